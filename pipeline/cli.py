@@ -1,0 +1,108 @@
+"""The `sossut` command (Click). The only place that prints, exits or configures logging.
+
+Commands parse options, load settings, call one core function and report. Known errors
+(`PipelineError`) become one line on stderr and exit code 1; usage errors exit 2; `--debug`
+shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import click
+
+from pipeline import __version__
+from pipeline.config import Settings, load_settings
+from pipeline.errors import PipelineError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class App:
+    """What every command gets: settings and how to talk to the user."""
+
+    settings: Settings
+    debug: bool
+    quiet: bool = False
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def warn(self, message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
+
+
+def _raise_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt so `finally:` blocks clean temp files and children."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from tests in a thread)
+        pass
+
+
+def command_options(func: F) -> F:
+    """`--config` and `--debug` on every command; turns known errors into one line."""
+
+    @click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="TOML file overriding keys of config/default.toml.",
+    )
+    @click.option("--debug", is_flag=True, help="Show tracebacks and ffmpeg command lines.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, config_file: Path | None, debug: bool, **kwargs: Any) -> Any:
+        debug = debug or bool(os.environ.get("SOSSUT_DEBUG"))
+        logging.basicConfig(
+            level=logging.DEBUG if debug else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+        _raise_on_sigterm()
+        try:
+            app = App(settings=load_settings(config_file), debug=debug)
+            return func(app, *args, **kwargs)
+        except PipelineError as exc:
+            if debug:
+                raise
+            click.echo(f"error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"  hint: {exc.hint}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted; nothing was written", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sossut")
+def cli() -> None:
+    """Turn a phone clip and a viewer comment into a TikTok reply video."""
+
+
+def main() -> None:
+    """Entry point of the `sossut` console script."""
+    _register_commands()
+    cli()
+
+
+def _register_commands() -> None:
+    from pipeline import cli_render
+
+    for command in cli_render.COMMANDS:
+        cli.add_command(command)

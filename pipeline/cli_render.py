@@ -1,0 +1,7 @@
+"""`sossut render`, `sossut card`, `sossut demo`."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

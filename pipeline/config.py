@@ -1,0 +1,285 @@
+"""Settings: `config/default.toml`, then a user's `--config FILE.toml` over it.
+
+`default.toml` is both the defaults and the schema: a user file may only set keys that exist
+there, with a value of the same type (an int is accepted where a float is expected). Each
+section becomes a frozen dataclass below, so the rest of the code reads `settings.card.width`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = PROJECT_ROOT / "config"
+ASSETS_DIR = PROJECT_ROOT / "assets"
+FONTS_DIR = ASSETS_DIR / "fonts"
+DEFAULT_CONFIG = CONFIG_DIR / "default.toml"
+
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True, slots=True)
+class CanvasSettings:
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class SafeZone:
+    top: int
+    bottom: int
+    right: int
+    left: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReframeSettings:
+    mode: str
+    background: str
+    blur_fraction: int
+    blur_radius: int
+    tonemap: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardSettings:
+    width: int
+    top: int
+    header_template: str
+    anonymous_header: str
+    show_user: bool
+    max_lines: int
+    max_chars: int
+    font: str
+    header_font: str
+    font_size: int
+    header_size: int
+    avatar_size: int
+    padding: int
+    radius: int
+    shadow_blur: int
+    shadow_opacity: float
+    background: str
+    text_color: str
+    header_color: str
+    duration: float
+    pop_in: float
+    pop_slide: int
+
+
+@dataclass(frozen=True, slots=True)
+class AudioSettings:
+    normalize: bool
+    loudness: float
+    true_peak: float
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderSettings:
+    codec: str
+    preset: str
+    crf: int
+    profile: str
+    pix_fmt: str
+    max_fps: int
+    threads: int
+    audio_codec: str
+    audio_bitrate: str
+    audio_rate: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaptionSettings:
+    font: str
+    font_size: int
+    bold: bool
+    primary_color: str
+    highlight_color: str
+    outline_color: str
+    outline: float
+    shadow: float
+    highlight: str
+    max_lines: int
+    max_chars_per_line: int
+    max_cps: float
+    min_duration: float
+    max_duration: float
+    pause_break: float
+    min_font_scale: float
+    bottom: int
+
+
+@dataclass(frozen=True, slots=True)
+class TranscribeSettings:
+    engine: str
+    model: str
+    language: str
+    compute_type: str
+    threads: int
+    beam_size: int
+    vad_filter: bool
+    vocabulary: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    canvas: CanvasSettings
+    safe_zone: SafeZone
+    reframe: ReframeSettings
+    card: CardSettings
+    audio: AudioSettings
+    encoder: EncoderSettings
+    captions: CaptionSettings
+    transcribe: TranscribeSettings
+
+    def with_values(self, **sections: dict[str, Any]) -> Settings:
+        """A copy with some keys changed, e.g. `with_values(reframe={"mode": "crop"})`.
+
+        The values are checked like a config file's.
+        """
+        data = self.to_dict()
+        _merge(data, sections, source="option")
+        return _build(data)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+_SECTION_TYPES: dict[str, type[Any]] = {
+    "canvas": CanvasSettings,
+    "safe_zone": SafeZone,
+    "reframe": ReframeSettings,
+    "card": CardSettings,
+    "audio": AudioSettings,
+    "encoder": EncoderSettings,
+    "captions": CaptionSettings,
+    "transcribe": TranscribeSettings,
+}
+
+# Values with a closed set of choices or a range; checked after merging.
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "reframe.mode": ("blur", "crop", "fit"),
+    "reframe.tonemap": ("hable", "mobius", "reinhard", "clip"),
+    "captions.highlight": ("color", "box", "none"),
+    "transcribe.engine": ("faster-whisper", "openai-whisper"),
+    "encoder.preset": (
+        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+    ),
+}
+_POSITIVE = (
+    "canvas.width", "canvas.height", "card.width", "card.max_lines", "card.font_size",
+    "card.header_size", "card.avatar_size", "card.max_chars", "reframe.blur_fraction",
+    "encoder.max_fps", "encoder.audio_rate", "captions.font_size", "captions.max_lines",
+    "captions.max_chars_per_line", "captions.max_cps", "captions.max_duration", "transcribe.beam_size",
+)
+_NON_NEGATIVE = (
+    "safe_zone.top", "safe_zone.bottom", "safe_zone.left", "safe_zone.right", "card.top",
+    "card.padding", "card.radius", "card.shadow_blur", "card.duration", "card.pop_in",
+    "card.pop_slide", "reframe.blur_radius", "encoder.threads", "captions.outline",
+    "captions.shadow", "captions.min_duration", "captions.pause_break", "captions.bottom",
+    "transcribe.threads",
+)
+
+
+def load_settings(user_config: Path | None = None) -> Settings:
+    """Read the defaults and, if given, a user's TOML file over them.
+
+    Raises:
+        ConfigError: the file is missing, not TOML, or has an unknown key or a wrong type.
+    """
+    data = _read_toml(DEFAULT_CONFIG)
+    if user_config is not None:
+        _merge(data, _read_toml(user_config), source=str(user_config))
+    return _build(data)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], source: str) -> None:
+    for section, values in override.items():
+        if section not in base:
+            raise ConfigError(
+                f"{source}: unknown config section [{section}]",
+                hint=f"known sections: {', '.join(base)}",
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: [{section}] must be a table of keys")
+        for key, value in values.items():
+            name = f"{section}.{key}"
+            if key not in base[section]:
+                raise ConfigError(
+                    f"{source}: unknown config key {name}",
+                    hint=f"keys of [{section}]: {', '.join(base[section])}",
+                )
+            base[section][key] = _check_type(name, base[section][key], value, source)
+
+
+def _check_type(name: str, default: Any, value: Any, source: str) -> Any:
+    expected = type(default)
+    if expected is float and type(value) is int:
+        return float(value)
+    if type(value) is not expected:
+        raise ConfigError(
+            f"{source}: {name} must be {_type_name(expected)}, not {_type_name(type(value))} ({value!r})"
+        )
+    return value
+
+
+def _type_name(t: type) -> str:
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(t, t.__name__)
+
+
+def _build(data: dict[str, Any]) -> Settings:
+    _check_values(data)
+    sections = {name: _SECTION_TYPES[name](**values) for name, values in data.items()}
+    return Settings(**sections)
+
+
+def _check_values(data: dict[str, Any]) -> None:
+    def get(name: str) -> Any:
+        section, key = name.split(".")
+        return data[section][key]
+
+    for name, choices in _CHOICES.items():
+        if get(name) not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {get(name)!r}")
+    for name in _POSITIVE:
+        if get(name) <= 0:
+            raise ConfigError(f"{name} must be greater than 0, not {get(name)!r}")
+    for name in _NON_NEGATIVE:
+        if get(name) < 0:
+            raise ConfigError(f"{name} must not be negative, not {get(name)!r}")
+    for section, values in data.items():
+        for key, value in values.items():
+            if (key.endswith("color") or key == "background") and isinstance(value, str):
+                if not _COLOR.match(value):
+                    raise ConfigError(f"{section}.{key} must be a colour like #ff8800, not {value!r}")
+    if not 0.0 <= get("card.shadow_opacity") <= 1.0:
+        raise ConfigError("card.shadow_opacity must be between 0 and 1")
+    if not 0.0 < get("captions.min_font_scale") <= 1.0:
+        raise ConfigError("captions.min_font_scale must be between 0 and 1")
+    if get("captions.min_duration") > get("captions.max_duration"):
+        raise ConfigError("captions.min_duration must not exceed captions.max_duration")
+    safe = data["safe_zone"]
+    canvas = data["canvas"]
+    if safe["left"] + safe["right"] >= canvas["width"] or safe["top"] + safe["bottom"] >= canvas["height"]:
+        raise ConfigError("safe_zone margins leave no room on the canvas")
+    if canvas["width"] % 2 or canvas["height"] % 2:
+        raise ConfigError("canvas.width and canvas.height must be even (yuv420p)")
