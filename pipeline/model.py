@@ -154,6 +154,16 @@ class Comment:
 
 
 @dataclass(frozen=True, slots=True)
+class CardContent:
+    """What the card shows, decided by the plan (privacy decides header and avatar)."""
+
+    text: str  # the comment, already masked if it had personal data
+    header: str  # grey first line, e.g. "Vastaa käyttäjän @nimi kommenttiin"
+    avatar: Path | None = None  # picture for the round avatar; None: a coloured circle
+    avatar_letter: str = ""  # letter in the coloured circle; "" = neutral (no letter, grey)
+
+
+@dataclass(frozen=True, slots=True)
 class CardImage:
     """A rendered comment card (RGBA PNG) and its size in pixels."""
 
