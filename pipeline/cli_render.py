@@ -1,7 +1,113 @@
-"""`sossut render`, `sossut card`, `sossut demo`."""
+"""`sossut render`, `sossut card`, `sossut demo`: one reply video, or its card alone."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from pipeline.cli import App, command_options
+from pipeline.config import ASSETS_DIR
+from pipeline.model import REFRAMES, Comment
+from pipeline.reply import ReplyJob, make_reply
+
+DEMO_CLIP = ASSETS_DIR / "demo" / "demo.mp4"
+DEMO_COMMENT = "Voiko lastensuojeluilmoituksen tehdä nimettömänä? Pelottaa et kaverit saa tietää 😟"
+DEMO_USER = "nimetön_nuori"
+
+
+def _comment_option(required: bool) -> click.Option:
+    return click.option("--comment", required=required, help="The viewer comment shown on the card.")
+
+
+def _card_options(func: click.decorators.FC) -> click.decorators.FC:
+    func = click.option("--avatar", type=click.Path(path_type=Path), default=None,
+                        help="Picture for the card's round avatar (with --show-user).")(func)
+    func = click.option("--user", default="", help="The commenter's user name.")(func)
+    func = click.option("--show-user/--hide-user", default=None,
+                        help="Name the commenter and show their avatar on the card (config: card.show_user).")(func)
+    return func
+
+
+def _reframe_option(func: click.decorators.FC) -> click.decorators.FC:
+    return click.option("--reframe", type=click.Choice(REFRAMES), default=None,
+                        help="How the clip fills 1080x1920: blur (default), crop or fit.")(func)
+
+
+def _progress(app: App) -> tuple[object, object]:
+    """A stage printer and a progress bar callback for a single render."""
+    state = {"last": -1}
+
+    def on_stage(name: str) -> None:
+        app.info(f"  {name}…")
+
+    def on_progress(fraction: float) -> None:
+        pct = int(fraction * 100)
+        if pct // 10 != state["last"] // 10 and not app.quiet:
+            state["last"] = pct
+            click.echo(f"\r  render {pct:3d}%", err=True, nl=pct >= 100)
+
+    return on_stage, on_progress
+
+
+def _run(app: App, job: ReplyJob, reframe: str | None) -> None:
+    settings = app.settings if reframe is None else app.settings.with_values(reframe={"mode": reframe})
+    on_stage, on_progress = _progress(app)
+    result = make_reply(job, settings, on_stage=on_stage, on_progress=on_progress)  # type: ignore[arg-type]
+    for warning in result.warnings:
+        app.warn(warning)
+    click.echo(str(result.output))
+
+
+@click.command()
+@click.argument("clip", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The MP4 to write.")
+@_comment_option(required=True)
+@_card_options
+@click.option("--captions", default="none", show_default=True,
+              help="auto (transcribe the speech), none, or an edited SRT/VTT/JSON/ASS file.")
+@_reframe_option
+@command_options
+def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: Path | None,
+           show_user: bool | None, captions: str, reframe: str | None) -> None:
+    """Make one reply video from CLIP and a viewer comment."""
+    job = ReplyJob(clip=clip, comment=Comment(comment, user, avatar), output=output, captions=captions,
+                   show_user=show_user)
+    _run(app, job, reframe)
+
+
+@click.command()
+@_comment_option(required=True)
+@_card_options
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The PNG to write.")
+@command_options
+def card(app: App, comment: str, user: str, avatar: Path | None, show_user: bool | None, output: Path) -> None:
+    """Draw the comment card alone, as a transparent PNG."""
+    from pipeline.card import write_card
+    from pipeline.errors import InputError, OutputError
+    from pipeline.plan import card_content
+
+    if output.suffix.lower() != ".png":
+        raise OutputError(f"{output}: the card is a PNG; name the output like card.png")
+    if avatar is not None and not avatar.is_file():
+        raise InputError(f"{avatar}: avatar image not found")
+    content = card_content(Comment(comment, user, avatar), app.settings, show_user=show_user)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    image = write_card(content, app.settings.card, output)
+    click.echo(f"{image.path} ({image.width}x{image.height})")
+
+
+@click.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("out/demo.mp4"),
+              show_default=True, help="The MP4 to write.")
+@_reframe_option
+@command_options
+def demo(app: App, output: Path, reframe: str | None) -> None:
+    """Render the bundled sample clip with an example comment (offline)."""
+    job = ReplyJob(clip=DEMO_CLIP, comment=Comment(DEMO_COMMENT, DEMO_USER), output=output, captions="none")
+    app.info(f"rendering the bundled sample {DEMO_CLIP.name} with the comment: {DEMO_COMMENT}")
+    _run(app, job, reframe)
+    app.info(f"done: {output.resolve()}")
+
+
+COMMANDS: list[click.Command] = [render, card, demo]

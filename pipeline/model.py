@@ -226,7 +226,7 @@ class RenderPlan:
     background: str  # colour of `fit`, as 0xRRGGBB
     blur_fraction: int  # the blurred background is built at 1/N of the canvas size
     blur_radius: int
-    tonemap: bool
+    tonemap: str | None  # HDR -> SDR operator (hable, mobius, ...); None: the clip is SDR
     card: CardPlacement | None
     captions: Path | None  # an ASS file written by the project; None: no captions
     fonts_dir: Path

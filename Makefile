@@ -1,0 +1,44 @@
+# sossut: `make demo` renders the bundled sample; `make test` runs every test; `make bench` measures.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+
+.PHONY: demo test test-fast bench install install-test fixtures clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# The app alone (what `make demo` needs).
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install -q -e .
+	touch $@
+
+# Everything the tests need. torch 2.13.0 (CPU build) first, so openai-whisper does not pull a CUDA torch.
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[test,openai-whisper,dask]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(VENV)/bin/sossut demo -o out/demo.mp4
+
+test: install-test
+	$(VENV)/bin/pytest -q
+
+# Unit tests only (no ffmpeg, no model): quick while working.
+test-fast: install-test
+	$(VENV)/bin/pytest -q tests/unit
+
+bench: install-test
+	$(PY) bench/bench.py
+
+# Regenerate committed fixtures (needs Debian's festival + Finnish voices).
+fixtures: install
+	$(PY) scripts/make_demo.py
+
+clean:
+	rm -rf out .pytest_cache

@@ -1,0 +1,162 @@
+"""Shared test helpers: clips generated with ffmpeg's lavfi sources, probing and frame grabs."""
+
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from pipeline.ffmpeg import ffmpeg_path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> None:
+    subprocess.run([ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
+
+
+def make_clip(
+    path: Path,
+    size: tuple[int, int] = (1920, 1080),
+    seconds: float = 2.0,
+    fps: str = "30",
+    audio: bool = True,
+    marker: bool = False,
+    rotation: int = 0,
+    hdr: str | None = None,
+    vfr: bool = False,
+    source: str = "testsrc2",
+    faststart: bool = True,
+) -> Path:
+    """A test clip: `testsrc2` picture (+ a red marker in the top-left) and a sine tone.
+
+    With `rotation=90` the picture is stored turned clockwise with a display matrix that turns it
+    back, as phones store portrait clips: the *displayed* picture is `size` with the marker top-left.
+    `hdr="hlg"|"pq"` writes 10-bit HEVC tagged BT.2020 + HLG/PQ, like an iPhone.
+    """
+    w, h = size
+    vf = []
+    if marker:
+        vf.append(f"drawbox=x=0:y=0:w={max(8, w // 8)}:h={max(8, h // 8)}:color=red:t=fill")
+    if rotation == 90:
+        vf.append("transpose=1")  # stored turned 90° clockwise
+    if vfr:
+        # drop frames unevenly so the timestamps are irregular
+        vf.append("select='not(eq(mod(n,5),2)+eq(mod(n,7),3))'")
+    args: list[str] = ["-f", "lavfi", "-i", f"{source}=s={w}x{h}:r={fps}:d={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=f=440:sample_rate=44100:d={seconds}"]
+    if vf:
+        args += ["-vf", ",".join(vf)]
+    if vfr:
+        args += ["-fps_mode", "vfr"]
+    if hdr:
+        trc = {"hlg": "arib-std-b67", "pq": "smpte2084"}[hdr]
+        args += ["-c:v", "libx265", "-pix_fmt", "yuv420p10le", "-tag:v", "hvc1",
+                 "-x265-params", f"log-level=error:colorprim=bt2020:transfer={trc}:colormatrix=bt2020nc",
+                 "-color_primaries", "bt2020", "-color_trc", trc, "-colorspace", "bt2020nc"]
+    else:
+        args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    if audio:
+        args += ["-c:a", "aac", "-shortest"]
+    if faststart:
+        args += ["-movflags", "+faststart"]
+    if rotation:
+        tmp = path.with_name(path.stem + ".norot" + path.suffix)
+        run(*args, str(tmp))
+        run("-display_rotation:v:0", str(rotation), "-i", str(tmp), "-c", "copy", str(path))
+        tmp.unlink()
+    else:
+        run(*args, str(path))
+    return path
+
+
+def probe_output(path: Path) -> dict[str, Any]:
+    """What tests check of a rendered file."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        a = c.streams.audio[0] if c.streams.audio else None
+        first = next(c.decode(v))
+        return {
+            "width": v.width,
+            "height": v.height,
+            "codec": v.codec_context.name,
+            "profile": v.codec_context.profile,
+            "pix_fmt": v.codec_context.pix_fmt or first.format.name,
+            "fps": Fraction(v.average_rate) if v.average_rate else None,
+            "duration": float(v.duration * v.time_base) if v.duration else c.duration / 1e6,
+            "audio_codec": a.codec_context.name if a else None,
+            "audio_rate": a.rate if a else None,
+            "color_trc": int(v.codec_context.color_trc or 0),
+            "color_primaries": int(v.codec_context.color_primaries or 0),
+            "rotation": int(getattr(first, "rotation", 0) or 0),
+        }
+
+
+def frame_at(path: Path, t: float) -> np.ndarray:
+    """The RGB frame shown at time `t` (H, W, 3 uint8)."""
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        c.seek(0)
+        best = None
+        for frame in c.decode(stream):
+            if frame.time is not None and frame.time > t + 1e-6:
+                break
+            best = frame
+        assert best is not None
+        return best.to_ndarray(format="rgb24")
+
+
+def top_level_atoms(path: Path) -> list[str]:
+    """Names of the MP4's top-level boxes, in file order."""
+    names = []
+    with open(path, "rb") as fh:
+        while True:
+            header = fh.read(8)
+            if len(header) < 8:
+                break
+            size = int.from_bytes(header[:4], "big")
+            name = header[4:8].decode("latin-1")
+            if size == 1:
+                size = int.from_bytes(fh.read(8), "big")
+                fh.seek(size - 16, 1)
+            elif size == 0:
+                names.append(name)
+                break
+            else:
+                fh.seek(size - 8, 1)
+            names.append(name)
+    return names
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Generated clips, made once per session on first use: `clips("landscape")`."""
+    folder = tmp_path_factory.mktemp("clips")
+    specs: dict[str, dict[str, Any]] = {
+        "landscape": dict(size=(1920, 1080), marker=True),
+        "portrait": dict(size=(1080, 1920), marker=True),
+        "rotated": dict(size=(360, 640), marker=True, rotation=90),
+        "four_three": dict(size=(640, 480), marker=True),
+        "square": dict(size=(720, 720)),
+        "odd": dict(size=(721, 1281)),
+        "fps60": dict(size=(640, 360), fps="60"),
+        "fps120": dict(size=(320, 180), fps="120", seconds=1.0),
+        "vfr": dict(size=(640, 360), vfr=True),
+        "silent": dict(size=(640, 360), audio=False),
+        "hlg": dict(size=(640, 360), hdr="hlg", audio=False, source="smptehdbars"),
+        "sdr_bars": dict(size=(640, 360), audio=False, source="smptehdbars"),
+    }
+    made: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in made:
+            made[name] = make_clip(folder / f"{name}.mp4", **specs[name])
+        return made[name]
+
+    return get
