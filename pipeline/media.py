@@ -78,6 +78,7 @@ def probe(path: Path) -> MediaInfo:
             color_transfer=_TRANSFER.get(int(ctx.color_trc or 0), ""),
             color_primaries=_PRIMARIES.get(int(ctx.color_primaries or 0), ""),
             variable_frame_rate=vfr,
+            nominal_fps=Fraction(base) if base else None,
         )
     _check_complete(path, info)
     log.debug("probed %s: %s", path.name, info)

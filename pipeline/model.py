@@ -38,6 +38,7 @@ class MediaInfo:
     color_transfer: str = ""  # e.g. "bt709", "arib-std-b67" (HLG), "smpte2084" (PQ)
     color_primaries: str = ""
     variable_frame_rate: bool = False
+    nominal_fps: Fraction | None = None  # the stream's declared rate (r_frame_rate); VFR clips differ from fps
 
     @property
     def display_size(self) -> tuple[int, int]:

@@ -45,6 +45,8 @@ def card_content(comment: Comment, settings: Settings, *, show_user: bool | None
 def output_fps(media: MediaInfo, max_fps: int) -> Fraction:
     """The source's frame rate, capped at `max_fps`; a VFR clip gets its nominal rate."""
     fps = media.fps if media.fps > 0 else Fraction(30)
+    if media.variable_frame_rate and media.nominal_fps and 0 < media.nominal_fps <= 120:
+        fps = media.nominal_fps  # phones record VFR around a nominal rate; keep that rate
     if fps > max_fps:
         return Fraction(max_fps)
     # Rates like 29.97 stay exact; odd averages of VFR clips (29.87) snap to the nearest

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 CAPTIONS_NAME = "captions.ass"
 FONTS_NAME = "fonts"
 OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mov")
+# HDR reference white (ITU-R BT.2408: 203 cd/m2) maps to linear 1.0, i.e. to SDR white.
+NPL = 203
 
 
 def _video_chain(plan: RenderPlan, src: Any) -> Any:
@@ -35,7 +37,7 @@ def _video_chain(plan: RenderPlan, src: Any) -> Any:
     if plan.tonemap:
         # HLG/PQ -> linear light -> tone map -> BT.709 (zscale reads the input's tags).
         v = (
-            v.filter("zscale", t="linear", npl=100)
+            v.filter("zscale", t="linear", npl=NPL)
             .filter("format", "gbrpf32le")
             .filter("zscale", p="bt709")
             .filter("tonemap", tonemap=plan.tonemap, desat=0)
@@ -126,7 +128,10 @@ def build_args(plan: RenderPlan, output: Path, *, ffmpeg: str = "ffmpeg") -> lis
         v = _overlay_card(plan, v, ffmpeg_python.input(str(plan.card.image.path.resolve())))
     if plan.captions is not None:
         v = v.filter("ass", CAPTIONS_NAME, fontsdir=FONTS_NAME)
-    v = v.filter("format", plan.encoder.pix_fmt)
+    # Tag the frames BT.709: ffmpeg takes the stream's colour tags from the frames.
+    v = v.filter("format", plan.encoder.pix_fmt).filter(
+        "setparams", color_primaries="bt709", color_trc="bt709", colorspace="bt709", range="tv"
+    )
     a = _audio_chain(plan, src)
     enc = plan.encoder
     out_opts: dict[str, Any] = {

@@ -51,17 +51,20 @@ def make_clip(
     args: list[str] = ["-f", "lavfi", "-i", f"{source}=s={w}x{h}:r={fps}:d={seconds}"]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=f=440:sample_rate=44100:d={seconds}"]
-    if vf:
-        args += ["-vf", ",".join(vf)]
     if vfr:
         args += ["-fps_mode", "vfr"]
     if hdr:
         trc = {"hlg": "arib-std-b67", "pq": "smpte2084"}[hdr]
+        # Real HDR signal: the SDR picture converted to BT.2020 + HLG/PQ (not just tagged).
+        vf.append(f"zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:t={trc}:m=bt2020nc:p=bt2020:r=tv:npl=203,"
+                  "format=yuv420p10le")
         args += ["-c:v", "libx265", "-pix_fmt", "yuv420p10le", "-tag:v", "hvc1",
                  "-x265-params", f"log-level=error:colorprim=bt2020:transfer={trc}:colormatrix=bt2020nc",
                  "-color_primaries", "bt2020", "-color_trc", trc, "-colorspace", "bt2020nc"]
     else:
         args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    if vf:
+        args += ["-vf", ",".join(vf)]
     if audio:
         args += ["-c:a", "aac", "-shortest"]
     if faststart:
@@ -150,6 +153,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Any:
         "vfr": dict(size=(640, 360), vfr=True),
         "silent": dict(size=(640, 360), audio=False),
         "hlg": dict(size=(640, 360), hdr="hlg", audio=False, source="smptehdbars"),
+        "pq": dict(size=(640, 360), hdr="pq", audio=False, source="smptehdbars"),
         "sdr_bars": dict(size=(640, 360), audio=False, source="smptehdbars"),
     }
     made: dict[str, Path] = {}

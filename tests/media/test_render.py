@@ -1,0 +1,197 @@
+"""Render real clips with the bundled ffmpeg and check the files: probe, pixels, atoms."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.config import load_settings
+from pipeline.loudness import integrated_loudness
+from pipeline.media import decode_audio, probe
+from pipeline.model import Comment
+from pipeline.plan import make_plan
+from pipeline.render import render
+from pipeline.reply import ReplyJob, make_reply
+from tests.conftest import frame_at, probe_output, top_level_atoms
+
+pytestmark = pytest.mark.media
+
+SETTINGS = load_settings()
+COMMENT = Comment("Mitä tapahtuu lastensuojeluilmoituksen jälkeen? 🤔", "testi_nuori")
+
+
+def reply(clip: Path, out: Path, reframe: str = "blur", **job: object) -> Path:
+    settings = SETTINGS.with_values(reframe={"mode": reframe})
+    make_reply(ReplyJob(clip=clip, comment=COMMENT, output=out, **job), settings)  # type: ignore[arg-type]
+    return out
+
+
+def assert_tiktok_spec(out: Path, duration: float, max_fps: float = 60) -> dict:
+    info = probe_output(out)
+    assert (info["width"], info["height"]) == (1080, 1920)
+    assert info["codec"] == "h264"
+    assert info["profile"] == "High"
+    assert info["pix_fmt"] == "yuv420p"
+    assert info["audio_codec"] == "aac" and info["audio_rate"] == 48000
+    assert abs(info["duration"] - duration) <= 0.1, info
+    assert 0 < float(info["fps"]) <= max_fps + 0.01
+    atoms = top_level_atoms(out)
+    assert atoms.index("moov") < atoms.index("mdat"), atoms  # faststart
+    assert info["color_trc"] == 1 and info["color_primaries"] == 1  # tagged BT.709
+    return info
+
+
+@pytest.mark.parametrize("name", ["landscape", "portrait", "four_three", "square", "odd", "fps60", "vfr", "silent"])
+def test_every_shape_becomes_a_tiktok_video(clips, tmp_path: Path, name: str) -> None:
+    clip = clips(name)
+    out = reply(clip, tmp_path / f"{name}.mp4")
+    info = assert_tiktok_spec(out, probe(clip).duration)
+    if name == "fps60":
+        assert info["fps"] == 60
+    if name == "vfr":
+        assert float(info["fps"]) in (30.0, 25.0, 24.0) or abs(float(info["fps"]) - 29.97) < 0.01
+    assert not list(tmp_path.glob(".*partial*")), "temp file left behind"
+
+
+def test_frame_rate_is_capped_at_60(clips, tmp_path: Path) -> None:
+    out = reply(clips("fps120"), tmp_path / "fast.mp4")
+    assert probe_output(out)["fps"] == 60
+
+
+def test_silent_clip_gets_a_silent_aac_track(clips, tmp_path: Path) -> None:
+    out = reply(clips("silent"), tmp_path / "silent.mp4")
+    samples = decode_audio(out, 48000, "stereo")
+    assert samples.shape[1] > 48000 * 1.8
+    assert float(np.abs(samples).max()) < 1e-3
+
+
+def test_rotated_phone_clip_comes_out_upright(clips, tmp_path: Path) -> None:
+    clip = clips("rotated")
+    media = probe(clip)
+    assert media.rotation in (90, 270) and media.display_size == (360, 640)
+    out = reply(clip, tmp_path / "rot.mp4", reframe="crop")
+    frame = frame_at(out, 1.0).astype(int)
+    corner = frame[10:100, 10:100].reshape(-1, 3).mean(axis=0)  # marker is 1/8 of the picture
+    assert corner[0] > 180 and corner[1] < 80 and corner[2] < 80, corner
+    other = frame[10:100, -100:-10].reshape(-1, 3).mean(axis=0)
+    assert not (other[0] > 180 and other[1] < 80), "marker found in the wrong corner"
+    assert probe_output(out)["rotation"] == 0
+
+
+def test_reframe_modes_differ_as_they_should(clips, tmp_path: Path) -> None:
+    clip = clips("landscape")  # 16:9 in a 9:16 frame: a band above and below the picture
+    frames = {mode: frame_at(reply(clip, tmp_path / f"{mode}.mp4", reframe=mode), 1.0).astype(int)
+              for mode in ("fit", "crop", "blur")}
+    band = (slice(1400, 1900), slice(0, 1080))  # below the fitted picture, below the card
+    fit_band = frames["fit"][band]
+    assert fit_band.std() < 3 and abs(fit_band.mean() - 0x10) < 6  # solid #101010
+    blur_band = frames["blur"][band]
+    assert blur_band.std() > 10  # coloured, blurred content
+    # blurred: neighbouring pixels are close (no sharp edges)
+    assert np.abs(np.diff(blur_band, axis=1)).mean() < 3
+    # fit and blur show the same fitted picture in the middle; crop shows a zoomed centre
+    middle = (slice(700, 1200), slice(0, 1080))
+    assert np.abs(frames["fit"][middle] - frames["blur"][middle]).mean() < 4
+    assert np.abs(frames["fit"][middle] - frames["crop"][middle]).mean() > 20
+    # the marker (top-left of the landscape picture) is cut away by crop, visible in fit
+    fit_marker = frames["fit"][660:700, 5:60].reshape(-1, 3).mean(axis=0)
+    assert fit_marker[0] > 180 and fit_marker[1] < 80
+    crop_corner = frames["crop"][260:300, 5:60].reshape(-1, 3).mean(axis=0)
+    assert not (crop_corner[0] > 180 and crop_corner[1] < 80)
+
+
+def _card_and_frame(clips, tmp_path: Path, reframe: str = "fit") -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    from pipeline.card import write_card
+    from pipeline.plan import card_content, place_card
+
+    clip = clips("landscape")
+    out = reply(clip, tmp_path / "card.mp4", reframe=reframe)
+    card = write_card(card_content(COMMENT, SETTINGS), SETTINGS.card, tmp_path / "card.png")
+    place = place_card(card, SETTINGS, probe(clip).duration)
+    rgba = np.asarray(Image.open(card.path).convert("RGBA")).astype(int)
+    return rgba, frame_at(out, 1.0).astype(int), (place.x, place.y)
+
+
+def test_card_region_matches_the_card_png(clips, tmp_path: Path) -> None:
+    rgba, frame, (x, y) = _card_and_frame(clips, tmp_path)
+    h, w = rgba.shape[:2]
+    region = frame[y:y + h, x:x + w]
+    opaque = rgba[..., 3] == 255
+    assert opaque.sum() > 0.3 * w * h
+    diff = np.abs(region[opaque] - rgba[..., :3][opaque])
+    assert diff.mean() < 6, diff.mean()  # compression and YUV rounding only
+    # the card is not on the frame outside its place
+    assert np.abs(frame[y + h + 60: y + h + 120, x: x + w] - 255).mean() > 40
+
+
+def test_moviepy_reference_compositor_agrees(clips, tmp_path: Path) -> None:
+    """An independent compositor (moviepy) puts the same card on the same fitted clip."""
+    from moviepy import ColorClip, CompositeVideoClip, ImageClip, VideoFileClip
+
+    rgba, frame, (x, y) = _card_and_frame(clips, tmp_path)
+    clip = clips("landscape")
+    source = VideoFileClip(str(clip), audio=False).resized(width=1080)
+    card = ImageClip(str(tmp_path / "card.png"), transparent=True).with_position((x, y)).with_duration(source.duration)
+    background = ColorClip((1080, 1920), color=(16, 16, 16), duration=source.duration)
+    reference = CompositeVideoClip([background, source.with_position(("center", "center")), card], size=(1080, 1920))
+    expected = reference.get_frame(1.0).astype(int)
+    source.close()
+    h, w = rgba.shape[:2]
+    card_diff = np.abs(frame[y:y + h, x:x + w] - expected[y:y + h, x:x + w]).mean()
+    whole_diff = np.abs(frame - expected).mean()
+    assert card_diff < 6, card_diff
+    assert whole_diff < 8, whole_diff
+
+
+def test_card_pops_in(clips, tmp_path: Path) -> None:
+    rgba, _, (x, y) = _card_and_frame(clips, tmp_path)
+    first = frame_at(tmp_path / "card.mp4", 0.0).astype(int)
+    settled = frame_at(tmp_path / "card.mp4", 1.0).astype(int)
+    h, w = rgba.shape[:2]
+    opaque = rgba[..., 3] == 255
+    # at t=0 the card is transparent (fade-in starts), at 1 s it is fully there
+    assert np.abs(first[y:y + h, x:x + w][opaque] - 255).mean() > np.abs(settled[y:y + h, x:x + w][opaque] - 255).mean() + 30
+
+
+def test_loudness_is_normalised(clips, tmp_path: Path) -> None:
+    clip = clips("landscape")
+    out = reply(clip, tmp_path / "loud.mp4")
+    lufs = integrated_loudness(decode_audio(out, 48000, "stereo"), 48000)
+    assert abs(lufs - SETTINGS.audio.loudness) < 1.0, lufs
+    quiet = SETTINGS.with_values(audio={"normalize": False})
+    make_reply(ReplyJob(clips("landscape"), COMMENT, tmp_path / "raw.mp4"), quiet)
+    source_lufs = integrated_loudness(decode_audio(clip, 48000, "stereo"), 48000)
+    raw_lufs = integrated_loudness(decode_audio(tmp_path / "raw.mp4", 48000, "stereo"), 48000)
+    assert abs(raw_lufs - source_lufs) < 1.0
+
+
+def _saturation(rgb: np.ndarray) -> float:
+    mx, mn = rgb.max(axis=-1).astype(float), rgb.min(axis=-1).astype(float)
+    return float(np.where(mx > 0, (mx - mn) / np.maximum(mx, 1), 0).mean())
+
+
+@pytest.mark.parametrize("kind", ["hlg", "pq"])
+def test_hdr_clip_is_tone_mapped_to_sdr(clips, tmp_path: Path, kind: str) -> None:
+    """An iPhone-like 10-bit HDR clip (SDR bars converted to BT.2020 + HLG/PQ) comes out like the SDR bars."""
+    settings = SETTINGS.with_values(reframe={"mode": "crop"}, audio={"normalize": False})
+    render(make_plan(probe(clips("sdr_bars")), settings, tmp_path / "sdr.mp4"))
+    media = probe(clips(kind))
+    assert media.is_hdr and media.bit_depth == 10
+    plan = make_plan(media, settings, tmp_path / "hdr.mp4")
+    assert plan.tonemap == settings.reframe.tonemap
+    render(plan)
+    info = probe_output(tmp_path / "hdr.mp4")
+    assert info["pix_fmt"] == "yuv420p" and info["color_trc"] == 1 and info["color_primaries"] == 1
+    # Shown as BT.709 without tone mapping, the same HDR values look washed out (pale, flat).
+    render(dataclasses.replace(plan, tonemap=None, output=tmp_path / "naive.mp4"))
+    sdr = frame_at(tmp_path / "sdr.mp4", 0.5).astype(int)
+    mapped = frame_at(tmp_path / "hdr.mp4", 0.5).astype(int)
+    naive = frame_at(tmp_path / "naive.mp4", 0.5).astype(int)
+    assert _saturation(mapped) > 0.9 * _saturation(sdr)
+    assert _saturation(naive) < 0.75 * _saturation(sdr)  # the fixture really is HDR
+    assert np.abs(mapped - sdr).mean() < 20
+    assert np.abs(naive - sdr).mean() > np.abs(mapped - sdr).mean() + 15
