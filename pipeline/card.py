@@ -191,7 +191,7 @@ def write_card(content: CardContent, style: CardSettings, path: Path, fonts_dir:
             Path(tmp).unlink(missing_ok=True)
         raise
     log.info("card %s: %dx%d", path.name, image.width, image.height)
-    return CardImage(path, image.width, image.height, header=content.header)
+    return CardImage(path, image.width, image.height, header=content.header, margin=shadow_margin(style))
 
 
 # --- fonts and coverage -----------------------------------------------------------------------

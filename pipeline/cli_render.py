@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -35,7 +36,11 @@ def _reframe_option(func: click.decorators.FC) -> click.decorators.FC:
 
 
 def _progress(app: App) -> tuple[object, object]:
-    """A stage printer and a progress bar callback for a single render."""
+    """A stage printer and an encode-progress callback for a single render.
+
+    On a terminal the percentage updates in place; otherwise only the stages are printed.
+    """
+    tty = sys.stderr.isatty()
     state = {"last": -1}
 
     def on_stage(name: str) -> None:
@@ -43,9 +48,9 @@ def _progress(app: App) -> tuple[object, object]:
 
     def on_progress(fraction: float) -> None:
         pct = int(fraction * 100)
-        if pct // 10 != state["last"] // 10 and not app.quiet:
+        if tty and not app.quiet and pct != state["last"]:
             state["last"] = pct
-            click.echo(f"\r  render {pct:3d}%", err=True, nl=pct >= 100)
+            click.echo(f"\r  encoding {pct:3d}%", err=True, nl=pct >= 100)
 
     return on_stage, on_progress
 

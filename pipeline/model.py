@@ -172,6 +172,7 @@ class CardImage:
     width: int
     height: int
     header: str = ""  # the header line actually drawn (lets tests and the plan check privacy)
+    margin: int = 0  # transparent px around the bubble (its shadow); the bubble starts at (margin, margin)
 
 
 @dataclass(frozen=True, slots=True)

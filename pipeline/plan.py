@@ -59,26 +59,35 @@ def output_fps(media: MediaInfo, max_fps: int) -> Fraction:
 
 
 def place_card(card: CardImage, settings: Settings, duration: float) -> CardPlacement:
-    """Centre the card in the safe zone horizontally, at `card.top`, shown from 0 s.
+    """Centre the card's bubble in the safe zone horizontally, its top at `card.top`.
+
+    The PNG has a transparent shadow margin around the bubble; only the bubble must be in
+    the safe zone (the soft shadow may reach past it).
 
     Raises:
-        InputError: the card does not fit inside the safe zone.
+        InputError: the bubble does not fit inside the safe zone.
     """
     canvas_w, canvas_h = settings.canvas.width, settings.canvas.height
     safe = settings.safe_zone
+    bubble_w, bubble_h = card.width - 2 * card.margin, card.height - 2 * card.margin
     area_w = canvas_w - safe.left - safe.right
-    x = safe.left + (area_w - card.width) // 2
-    x = max(0, min(x, canvas_w - card.width))
-    y = max(settings.card.top, safe.top)
-    if y + card.height > canvas_h - safe.bottom:
+    if bubble_w > area_w:
         raise InputError(
-            f"the comment card ({card.width}x{card.height}) does not fit in the safe zone",
+            f"the comment card is {bubble_w} px wide; the safe zone is only {area_w} px",
+            hint="lower card.width in your config",
+        )
+    bubble_x = safe.left + (area_w - bubble_w) // 2
+    bubble_y = max(settings.card.top, safe.top)
+    if bubble_y + bubble_h > canvas_h - safe.bottom:
+        raise InputError(
+            f"the comment card ({bubble_w}x{bubble_h}) does not fit in the safe zone",
             hint="lower card.max_lines or card.font_size in your config",
         )
     style = settings.card
     end = duration if style.duration <= 0 else min(duration, style.duration)
     return CardPlacement(
-        image=card, x=x, y=y, start=0.0, end=end, pop_in=min(style.pop_in, end), pop_slide_px=style.pop_slide
+        image=card, x=bubble_x - card.margin, y=bubble_y - card.margin, start=0.0, end=end,
+        pop_in=min(style.pop_in, end), pop_slide_px=style.pop_slide,
     )
 
 

@@ -185,6 +185,22 @@ def check_output_path(output: Path, inputs: list[Path]) -> None:
                               hint="choose another output name")
 
 
+def check_writable(output: Path) -> None:
+    """Fail early (before any slow work) when the output folder cannot be made or written.
+
+    Raises:
+        OutputError: the folder cannot be created or written.
+    """
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot create the folder {output.parent} ({exc.strerror})",
+                          hint="choose a folder you can write to") from None
+    if not os.access(output.parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{output}: the folder {output.parent} is not writable",
+                          hint="choose a folder you can write to")
+
+
 def render(plan: RenderPlan, *, on_progress: Callable[[float], None] | None = None) -> Path:
     """Run the plan: one ffmpeg process; the output appears only when it is complete.
 

@@ -18,7 +18,7 @@ from pipeline.loudness import integrated_loudness
 from pipeline.media import decode_audio, probe
 from pipeline.model import CardImage, Comment, MediaInfo
 from pipeline.plan import card_content, make_plan
-from pipeline.render import check_output_path, render
+from pipeline.render import check_output_path, check_writable, render
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,7 @@ def make_reply(
     media = probe(job.clip)
     avatar = job.comment.avatar
     check_output_path(job.output, [job.clip] + ([avatar] if avatar else []))
+    check_writable(job.output)
     if avatar is not None and not avatar.is_file():
         raise InputError(f"{avatar}: avatar image not found")
 
