@@ -112,25 +112,29 @@ def _reason(exc: BaseException) -> str:
 def _check_complete(path: Path, info: MediaInfo) -> None:
     """A file cut off while copying still opens when its index (moov) came first; catch it here.
 
-    Seek near the end and decode: missing data fails, or the last packets lie past the file.
+    Seek to the last second and demux: a whole file has packets up to its stated duration.
     """
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
+            if not stream.time_base:
+                return
             target = max(0.0, info.duration - 1.0)
-            if stream.time_base:
-                container.seek(int(target / stream.time_base), stream=stream, any_frame=False, backward=True)
-            size = path.stat().st_size
-            last_end = 0
+            container.seek(int(target / stream.time_base), stream=stream, any_frame=False, backward=True)
+            last = -1.0
             for packet in container.demux(stream):
-                if packet.pos is not None and packet.pos >= 0 and packet.size:
-                    last_end = max(last_end, packet.pos + packet.size)
-            if last_end > size:
-                raise InputError(f"{path}: the file is truncated (its data ends early)",
-                                 hint="copy the clip again from the phone")
+                if packet.pts is not None and packet.size:
+                    last = max(last, float(packet.pts * stream.time_base))
     except av.error.FFmpegError as exc:
         raise InputError(f"{path}: the file is truncated or damaged ({_reason(exc)})",
                          hint="copy the clip again from the phone") from None
+    start = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+    if last - start < target - 0.5:
+        raise InputError(
+            f"{path}: the file is truncated: its video stops at {max(0.0, last - start):.1f} s "
+            f"of {info.duration:.1f} s",
+            hint="copy the clip again from the phone",
+        )
 
 
 def decode_audio(path: Path, rate: int = 16000, layout: str = "mono", start: float = 0.0,
