@@ -129,6 +129,13 @@ class TranscribeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PrivacySettings:
+    mask_personal_data: bool
+    mask_captions: bool
+    moderation_lists: str  # a directory of *.txt or one .txt file; "" = built-in lists only
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     canvas: CanvasSettings
     safe_zone: SafeZone
@@ -138,6 +145,7 @@ class Settings:
     encoder: EncoderSettings
     captions: CaptionSettings
     transcribe: TranscribeSettings
+    privacy: PrivacySettings
 
     def with_values(self, **sections: dict[str, Any]) -> Settings:
         """A copy with some keys changed, e.g. `with_values(reframe={"mode": "crop"})`.
@@ -161,6 +169,7 @@ _SECTION_TYPES: dict[str, type[Any]] = {
     "encoder": EncoderSettings,
     "captions": CaptionSettings,
     "transcribe": TranscribeSettings,
+    "privacy": PrivacySettings,
 }
 
 # Values with a closed set of choices or a range; checked after merging.
