@@ -26,7 +26,10 @@ def _card_options(func: click.decorators.FC) -> click.decorators.FC:
                         help="Picture for the card's round avatar (with --show-user).")(func)
     func = click.option("--user", default="", help="The commenter's user name.")(func)
     func = click.option("--show-user/--hide-user", default=None,
-                        help="Name the commenter and show their avatar on the card (config: card.show_user).")(func)
+                        help="Name the commenter and show their avatar on the card (default: anonymous; "
+                        "config card.show_user).")(func)
+    func = click.option("--keep-personal-data", is_flag=True,
+                        help="Do not mask phone numbers, identity codes, e-mails, addresses... on the card.")(func)
     return func
 
 
@@ -74,10 +77,10 @@ def _run(app: App, job: ReplyJob, reframe: str | None) -> None:
 @_reframe_option
 @command_options
 def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: Path | None,
-           show_user: bool | None, captions: str, reframe: str | None) -> None:
+           show_user: bool | None, keep_personal_data: bool, captions: str, reframe: str | None) -> None:
     """Make one reply video from CLIP and a viewer comment."""
     job = ReplyJob(clip=clip, comment=Comment(comment, user, avatar), output=output, captions=captions,
-                   show_user=show_user)
+                   show_user=show_user, keep_personal_data=keep_personal_data)
     _run(app, job, reframe)
 
 
@@ -86,17 +89,23 @@ def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: 
 @_card_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The PNG to write.")
 @command_options
-def card(app: App, comment: str, user: str, avatar: Path | None, show_user: bool | None, output: Path) -> None:
+def card(app: App, comment: str, user: str, avatar: Path | None, show_user: bool | None,
+         keep_personal_data: bool, output: Path) -> None:
     """Draw the comment card alone, as a transparent PNG."""
     from pipeline.card import write_card
     from pipeline.errors import InputError, OutputError
     from pipeline.plan import card_content
+    from pipeline.reply import protect_comment
 
     if output.suffix.lower() != ".png":
         raise OutputError(f"{output}: the card is a PNG; name the output like card.png")
     if avatar is not None and not avatar.is_file():
         raise InputError(f"{avatar}: avatar image not found")
-    content = card_content(Comment(comment, user, avatar), app.settings, show_user=show_user)
+    cleaned, warnings = protect_comment(Comment(comment, user, avatar), app.settings,
+                                        keep_personal_data=keep_personal_data)
+    for warning in warnings:
+        app.warn(warning)
+    content = card_content(cleaned, app.settings, show_user=show_user)
     output.parent.mkdir(parents=True, exist_ok=True)
     image = write_card(content, app.settings.card, output)
     click.echo(f"{image.path} ({image.width}x{image.height})")

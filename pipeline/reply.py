@@ -36,6 +36,8 @@ class ReplyJob:
     span: tuple[float, float] | None = None  # cut of a long recording, seconds
     show_user: bool | None = None  # None: config's card.show_user
     sidecar: bool = False  # also write OUTPUT.srt and OUTPUT.vtt
+    keep_personal_data: bool = False  # True: do not mask personal data on the card
+    mask_captions: bool | None = None  # None: config's privacy.mask_captions
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,36 @@ class ReplyResult:
     card: CardImage | None
     cues: int = 0
     warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def protect_comment(comment: Comment, settings: Settings, *, keep_personal_data: bool = False
+                    ) -> tuple[Comment, list[str]]:
+    """Clean the comment and the name for display, mask personal data, flag hate and self-harm.
+
+    Returns the comment to draw and warnings that name kinds and positions, never values.
+    """
+    from pipeline.moderation import (
+        SELF_HARM_HINT,
+        check_comment,
+        describe_flags,
+        needs_personal_response,
+    )
+    from pipeline.privacy import clean_display_text, describe_findings, mask_personal_data
+
+    warnings: list[str] = []
+    text = clean_display_text(comment.text, keep_newlines=True)
+    keep = keep_personal_data or not settings.privacy.mask_personal_data
+    masked = mask_personal_data(text, keep_personal_data=keep)
+    if masked.findings:
+        verb = "kept (--keep-personal-data)" if keep else "masked on the card"
+        warnings.append(f"personal data in the comment {verb}: {describe_findings(masked.findings)}")
+    flags = [f for f in check_comment(text) if f.category != "personal_data"]
+    if flags:
+        warnings.append(f"the comment is flagged: {describe_flags(flags)}")
+        if needs_personal_response(flags):
+            warnings.append(SELF_HARM_HINT)
+    cleaned = Comment(text=masked.text, user=clean_display_text(comment.user), avatar=comment.avatar)
+    return cleaned, warnings
 
 
 def measure_loudness(media: MediaInfo, span: tuple[float, float] | None) -> float | None:
@@ -101,7 +133,9 @@ def make_reply(
         stage("card")
         from pipeline.card import write_card
 
-        content = card_content(job.comment, settings, show_user=job.show_user)
+        comment, notes = protect_comment(job.comment, settings, keep_personal_data=job.keep_personal_data)
+        warnings.extend(notes)
+        content = card_content(comment, settings, show_user=job.show_user)
         card = write_card(content, settings.card, work_dir / "card.png")
         stage("loudness")
         loudness = measure_loudness(media, job.span) if settings.audio.normalize else None
