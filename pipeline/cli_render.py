@@ -10,7 +10,7 @@ import click
 from pipeline.cli import App, command_options
 from pipeline.config import ASSETS_DIR
 from pipeline.model import REFRAMES, Comment
-from pipeline.reply import ReplyJob, make_reply
+from pipeline.reply import ReplyJob, Transcribe, make_reply, transcriber_for
 
 DEMO_CLIP = ASSETS_DIR / "demo" / "demo.mp4"
 DEMO_COMMENT = "Voiko lastensuojeluilmoituksen tehdä nimettömänä? Pelottaa et kaverit saa tietää 😟"
@@ -30,6 +30,19 @@ def _card_options(func: click.decorators.FC) -> click.decorators.FC:
                         "config card.show_user).")(func)
     func = click.option("--keep-personal-data", is_flag=True,
                         help="Do not mask phone numbers, identity codes, e-mails, addresses... on the card.")(func)
+    return func
+
+
+def speech_options(func: click.decorators.FC) -> click.decorators.FC:
+    """--language, --model, --engine, --vocabulary (shared by render, transcribe and batch)."""
+    func = click.option("--vocabulary", type=click.Path(path_type=Path), default=None,
+                        help="Extra domain terms, one per line, given to the speech engine.")(func)
+    func = click.option("--engine", type=click.Choice(["faster-whisper", "openai-whisper"]), default=None,
+                        help="Speech engine (default faster-whisper).")(func)
+    func = click.option("--model", default=None,
+                        help="Whisper model: 'base' (bundled), a local model folder or .pt file, "
+                        "or a name such as large-v3-turbo (downloaded only when online).")(func)
+    func = click.option("--language", default=None, help="Spoken language code, or 'auto' (default fi).")(func)
     return func
 
 
@@ -58,10 +71,11 @@ def _progress(app: App) -> tuple[object, object]:
     return on_stage, on_progress
 
 
-def _run(app: App, job: ReplyJob, reframe: str | None) -> None:
+def _run(app: App, job: ReplyJob, reframe: str | None, transcribe: Transcribe | None = None) -> None:
     settings = app.settings if reframe is None else app.settings.with_values(reframe={"mode": reframe})
     on_stage, on_progress = _progress(app)
-    result = make_reply(job, settings, on_stage=on_stage, on_progress=on_progress)  # type: ignore[arg-type]
+    result = make_reply(job, settings, transcribe=transcribe, on_stage=on_stage,  # type: ignore[arg-type]
+                        on_progress=on_progress)
     for warning in result.warnings:
         app.warn(warning)
     click.echo(str(result.output))
@@ -72,16 +86,32 @@ def _run(app: App, job: ReplyJob, reframe: str | None) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The MP4 to write.")
 @_comment_option(required=True)
 @_card_options
-@click.option("--captions", default="none", show_default=True,
+@click.option("--captions", default="auto", show_default=True,
               help="auto (transcribe the speech), none, or an edited SRT/VTT/JSON/ASS file.")
+@click.option("--sidecar", is_flag=True, help="Also write OUTPUT.srt and OUTPUT.vtt beside the video.")
+@click.option("--mask-captions/--no-mask-captions", default=None,
+              help="Mask personal data spoken in the captions (config privacy.mask_captions).")
+@speech_options
 @_reframe_option
 @command_options
 def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: Path | None,
-           show_user: bool | None, keep_personal_data: bool, captions: str, reframe: str | None) -> None:
-    """Make one reply video from CLIP and a viewer comment."""
+           show_user: bool | None, keep_personal_data: bool, captions: str, sidecar: bool,
+           mask_captions: bool | None, language: str | None, model: str | None, engine: str | None,
+           vocabulary: Path | None, reframe: str | None) -> None:
+    """Make one reply video from CLIP and a viewer comment.
+
+    \b
+    Example:
+      sossut render klippi.mp4 -o vastaus.mp4 --comment "Mikä on huostaanotto?"
+    """
+    if captions not in ("auto", "none") and not Path(captions).is_file():
+        raise click.BadParameter(f"{captions}: no such caption file (or use auto / none)", param_hint="--captions")
     job = ReplyJob(clip=clip, comment=Comment(comment, user, avatar), output=output, captions=captions,
-                   show_user=show_user, keep_personal_data=keep_personal_data)
-    _run(app, job, reframe)
+                   show_user=show_user, keep_personal_data=keep_personal_data, sidecar=sidecar,
+                   mask_captions=mask_captions)
+    transcribe = transcriber_for(app.settings, vocabulary_file=vocabulary, language=language, model=model,
+                                 engine=engine)
+    _run(app, job, reframe, transcribe)
 
 
 @click.command()
@@ -117,8 +147,8 @@ def card(app: App, comment: str, user: str, avatar: Path | None, show_user: bool
 @_reframe_option
 @command_options
 def demo(app: App, output: Path, reframe: str | None) -> None:
-    """Render the bundled sample clip with an example comment (offline)."""
-    job = ReplyJob(clip=DEMO_CLIP, comment=Comment(DEMO_COMMENT, DEMO_USER), output=output, captions="none")
+    """Render the bundled sample clip with an example comment and Finnish captions (offline)."""
+    job = ReplyJob(clip=DEMO_CLIP, comment=Comment(DEMO_COMMENT, DEMO_USER), output=output, captions="auto")
     app.info(f"rendering the bundled sample {DEMO_CLIP.name} with the comment: {DEMO_COMMENT}")
     _run(app, job, reframe)
     app.info(f"done: {output.resolve()}")

@@ -92,6 +92,25 @@ class Transcript:
     def text(self) -> str:
         return " ".join(s.text.strip() for s in self.segments if s.text.strip())
 
+    def between(self, start: float, end: float) -> Transcript:
+        """The speech of [start, end) of a long recording, on the span's own clock (0 = start).
+
+        A word belongs to the span when its middle is inside it; its times are clamped to it.
+        """
+        length = max(0.0, end - start)
+        segments = []
+        for seg in self.segments:
+            words = tuple(
+                Word(w.word, min(max(w.start - start, 0.0), length), min(max(w.end - start, 0.0), length),
+                     w.probability)
+                for w in seg.words
+                if start <= (w.start + w.end) / 2 < end
+            )
+            if words:
+                text = " ".join(w.word for w in words)
+                segments.append(Segment(words[0].start, words[-1].end, text, words))
+        return Transcript(self.language, length, tuple(segments), self.model, self.engine)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -7,6 +7,7 @@ its own module; this one only wires them and keeps the temp files of one job tog
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +17,14 @@ from pipeline.config import Settings
 from pipeline.errors import InputError
 from pipeline.loudness import integrated_loudness
 from pipeline.media import decode_audio, probe
-from pipeline.model import CardImage, Comment, MediaInfo
-from pipeline.plan import card_content, make_plan
+from pipeline.model import CardImage, Comment, Cue, MediaInfo, Transcript
+from pipeline.plan import card_content, make_plan, place_card
 from pipeline.render import check_output_path, check_writable, render
 
 log = logging.getLogger(__name__)
 
 Stage = Callable[[str], None]
+CAPTION_GAP_PX = 40  # captions keep this far below the card's bubble
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +92,32 @@ def measure_loudness(media: MediaInfo, span: tuple[float, float] | None) -> floa
     return integrated_loudness(samples, 48000)
 
 
+Transcribe = Callable[[MediaInfo], Transcript]
+
+
+def transcriber_for(settings: Settings, *, vocabulary_file: Path | None = None, **overrides: Any) -> Transcribe:
+    """A `transcribe` callable for `make_reply`: the whole clip's transcript, cached by content.
+
+    Args:
+        settings: the [transcribe] section gives the defaults.
+        vocabulary_file: extra domain terms (`--vocabulary FILE`).
+        **overrides: `engine`, `model`, `language` from the command line (None: not given).
+    """
+    from pipeline.transcribe import get_transcriber, options_from_settings, transcribe_file
+
+    options = options_from_settings(settings.transcribe, vocabulary_file=vocabulary_file, **overrides)
+
+    def run(media: MediaInfo) -> Transcript:
+        return transcribe_file(media.path, options, transcriber=get_transcriber(options))
+
+    return run
+
+
 def make_reply(
     job: ReplyJob,
     settings: Settings,
     *,
-    transcribe: Callable[[MediaInfo], Any] | None = None,
+    transcribe: Transcribe | None = None,
     on_stage: Stage | None = None,
     on_progress: Callable[[float], None] | None = None,
     threads: int | None = None,
@@ -104,8 +127,8 @@ def make_reply(
     Args:
         job: clip, comment, output and options.
         settings: style and encoder values.
-        transcribe: called for `captions="auto"` with the probed media; returns a Transcript
-            of the whole clip (batch passes one that caches and reuses the model).
+        transcribe: for `captions="auto"`: gives the Transcript of the whole clip (batch passes
+            one that reuses a loaded model); default `transcriber_for(settings)`.
         on_stage: told the name of each stage as it starts ("probe", "card", ...).
         on_progress: fraction of the encode done.
         threads: ffmpeg threads for this job (batch divides the cores).
@@ -122,14 +145,11 @@ def make_reply(
     check_writable(job.output)
     if avatar is not None and not avatar.is_file():
         raise InputError(f"{avatar}: avatar image not found")
+    span = job.span
+    duration = (min(span[1], media.duration) - span[0]) if span else media.duration
 
     with tempfile.TemporaryDirectory(prefix="sossut-job-") as work:
         work_dir = Path(work)
-        captions_file = None
-        cue_count = 0
-        if job.captions != "none":
-            stage("captions")
-            captions_file, cue_count = _captions(job, media, settings, work_dir, transcribe, stage)
         stage("card")
         from pipeline.card import write_card
 
@@ -137,23 +157,71 @@ def make_reply(
         warnings.extend(notes)
         content = card_content(comment, settings, show_user=job.show_user)
         card = write_card(content, settings.card, work_dir / "card.png")
+        placement = place_card(card, settings, max(duration, 0.1))
+        cues: list[Cue] = []
+        if job.captions != "none":
+            stage("transcribe" if job.captions == "auto" else "captions")
+            cues = _cues(job, media, settings, transcribe or transcriber_for(settings), warnings)
+        captions_file = None
+        if cues:
+            from pipeline.captions import write_ass
+
+            captions_file = work_dir / "captions.ass"
+            card_bottom = placement.y + card.height - card.margin
+            write_ass(cues, captions_file, settings.captions, (settings.canvas.width, settings.canvas.height),
+                      settings.safe_zone, top_limit_px=card_bottom + CAPTION_GAP_PX)
         stage("loudness")
-        loudness = measure_loudness(media, job.span) if settings.audio.normalize else None
+        loudness = measure_loudness(media, span) if settings.audio.normalize else None
         plan = make_plan(
             media, settings, job.output, card=card, captions=captions_file, loudness_lufs=loudness,
-            span=job.span, threads=threads,
+            span=span, threads=threads,
         )
         stage("render")
         render(plan, on_progress=on_progress)
-    return ReplyResult(output=job.output, media=media, card=card, cues=cue_count, warnings=tuple(warnings))
+        if job.sidecar:
+            _write_sidecars(cues, job.output)
+    return ReplyResult(output=job.output, media=media, card=card, cues=len(cues), warnings=tuple(warnings))
 
 
-def _captions(
-    job: ReplyJob,
-    media: MediaInfo,
-    settings: Settings,
-    work_dir: Path,
-    transcribe: Callable[[MediaInfo], Any] | None,
-    stage: Stage,
-) -> tuple[Path | None, int]:
-    raise InputError("captions are not available yet; use --captions none")
+def _cues(job: ReplyJob, media: MediaInfo, settings: Settings, transcribe: Transcribe,
+          warnings: list[str]) -> list[Cue]:
+    """The captions of the job: transcribed (auto) or read from a file, cut to the span, checked."""
+    from pipeline.captions import layout_cues, read_captions, shift_cues
+    from pipeline.privacy import describe_findings, find_personal_data_in_cues, mask_cues
+
+    canvas_w, safe = settings.canvas.width, settings.safe_zone
+    if job.captions == "auto":
+        if not media.has_audio:
+            warnings.append(f"{media.path.name} has no audio track: rendered without captions")
+            return []
+        transcript = transcribe(media)
+        if job.span:
+            transcript = transcript.between(*job.span)
+        cues = layout_cues(transcript, settings.captions, canvas_w, safe)
+    else:
+        # A caption file is on the clip's clock (for a span: the recording's).
+        cues = read_captions(Path(job.captions), settings.captions, canvas_w, safe)
+        if job.span:
+            cues = shift_cues(cues, job.span[0], job.span[0], job.span[1])
+    found = find_personal_data_in_cues(cues)
+    if found:
+        mask = settings.privacy.mask_captions if job.mask_captions is None else job.mask_captions
+        if mask:
+            cues, _ = mask_cues(cues)
+        where = "; ".join(f"{f.cue_start:.1f}s: {describe_findings([f.finding])}" for f in found)
+        warnings.append(f"personal data spoken in the captions ({'masked' if mask else 'not masked'}): {where}")
+    return cues
+
+
+def _write_sidecars(cues: list[Cue], output: Path) -> None:
+    """OUTPUT.srt and OUTPUT.vtt beside the video (temp file + rename, like the video)."""
+    from pipeline.captions import write_subtitles
+
+    for suffix in (".srt", ".vtt"):
+        target = output.with_suffix(suffix)
+        tmp = target.with_name(f".{target.stem}.partial{suffix}")
+        try:
+            write_subtitles(cues, tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)

@@ -1,0 +1,53 @@
+"""`sossut transcribe`: speech to an editable transcript or caption file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pipeline.cli import App, command_options
+from pipeline.cli_render import speech_options
+from pipeline.errors import InputError, OutputError
+from pipeline.media import probe
+
+FORMATS = (".json", ".srt", ".vtt", ".ass")
+
+
+@click.command()
+@click.argument("clip", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="X.json (transcript with word times), X.srt, X.vtt or X.ass (captions as they will be burned in).")
+@speech_options
+@command_options
+def transcribe(app: App, clip: Path, output: Path, language: str | None, model: str | None, engine: str | None,
+               vocabulary: Path | None) -> None:
+    """Transcribe CLIP's speech to a file you can edit and pass back with `render --captions FILE`.
+
+    \b
+    Example:
+      sossut transcribe klippi.mp4 -o klippi.srt
+      (edit klippi.srt)
+      sossut render klippi.mp4 -o vastaus.mp4 --comment "..." --captions klippi.srt
+    """
+    from pipeline.captions import export_transcript
+    from pipeline.reply import transcriber_for
+
+    if output.suffix.lower() not in FORMATS:
+        raise OutputError(f"{output.name}: unknown caption format", hint="use .json, .srt, .vtt or .ass")
+    if output.exists() and output.resolve() == clip.resolve():
+        raise OutputError(f"{output}: would overwrite the input")
+    media = probe(clip)
+    if not media.has_audio:
+        raise InputError(f"{clip}: has no audio track", hint="captions need speech")
+    settings = app.settings
+    transcript = transcriber_for(settings, vocabulary_file=vocabulary, language=language, model=model,
+                                 engine=engine)(media)
+    export_transcript(transcript, output, settings.captions, (settings.canvas.width, settings.canvas.height),
+                      settings.safe_zone)
+    words = len(transcript.words)
+    app.info(f"{words} words, language {transcript.language or '?'}")
+    click.echo(str(output))
+
+
+COMMANDS: list[click.Command] = [transcribe]
