@@ -48,7 +48,8 @@ def make_clip(
     if vfr:
         # drop frames unevenly so the timestamps are irregular
         vf.append("select='not(eq(mod(n,5),2)+eq(mod(n,7),3))'")
-    args: list[str] = ["-f", "lavfi", "-i", f"{source}=s={w}x{h}:r={fps}:d={seconds}"]
+    sep = "" if source.endswith(":") else "="  # "color=c=red:" already has its options started
+    args: list[str] = ["-f", "lavfi", "-i", f"{source}{sep}s={w}x{h}:r={fps}:d={seconds}"]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=f=440:sample_rate=44100:d={seconds}"]
     if vfr:
