@@ -99,7 +99,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 def test_render_and_card_commands(broken: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "sub dir" / "reply.mp4"
     result = sossut("render", str(broken["good"]), "-o", str(out), "--comment", "Moi! 👋", "--user", "liisa",
-                    "--reframe", "fit")
+                    "--reframe", "fit", "--captions", "none")
     assert result.returncode == 0, result.stderr
     assert probe_output(out)["width"] == 1080
     card = tmp_path / "card.png"
@@ -126,7 +126,8 @@ def test_interrupted_render_leaves_nothing(tmp_path: Path, how: str) -> None:
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     out = out_dir / "reply.mp4"
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "render", str(clip), "-o", str(out), "--comment", "x"],
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "render", str(clip), "-o", str(out), "--comment", "x",
+                             "--captions", "none"],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 120
     children: list[psutil.Process] = []
@@ -146,3 +147,21 @@ def test_interrupted_render_leaves_nothing(tmp_path: Path, how: str) -> None:
     assert not out.exists()
     assert not list(out_dir.iterdir()), list(out_dir.iterdir())
     assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children), "ffmpeg left running"
+
+
+def test_sossut_ffmpeg_chooses_the_binary(broken: dict[str, Path], tmp_path: Path) -> None:
+    from pipeline.ffmpeg import ffmpeg_path
+
+    base = [sys.executable, "-m", "pipeline", "render", str(broken["good"]), "--comment", "x", "--captions", "none"]
+    env = {**os.environ, "SOSSUT_FFMPEG": str(tmp_path / "no-such-ffmpeg")}
+    result = subprocess.run([*base, "-o", str(tmp_path / "a.mp4")], env=env, cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 1 and "SOSSUT_FFMPEG" in one_error_line(result)
+    # a wrapper script that records it was used, then runs the real ffmpeg
+    marker = tmp_path / "used"
+    wrapper = tmp_path / "my-ffmpeg"
+    wrapper.write_text(f'#!/bin/sh\ntouch "{marker}"\nexec "{ffmpeg_path()}" "$@"\n')
+    wrapper.chmod(0o755)
+    env["SOSSUT_FFMPEG"] = str(wrapper)
+    result = subprocess.run([*base, "-o", str(tmp_path / "b.mp4")], env=env, cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert marker.exists() and (tmp_path / "b.mp4").is_file()
