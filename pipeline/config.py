@@ -136,6 +136,13 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchSettings:
+    jobs: int  # worker processes; 0 = what the machine affords (cores // 2, free RAM / memory_per_job)
+    memory_per_job: float  # GB one job needs, for jobs = 0
+    max_tasks_per_child: int  # restart a worker after this many rows; 0 = never
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     canvas: CanvasSettings
     safe_zone: SafeZone
@@ -146,6 +153,7 @@ class Settings:
     captions: CaptionSettings
     transcribe: TranscribeSettings
     privacy: PrivacySettings
+    batch: BatchSettings
 
     def with_values(self, **sections: dict[str, Any]) -> Settings:
         """A copy with some keys changed, e.g. `with_values(reframe={"mode": "crop"})`.
@@ -170,6 +178,7 @@ _SECTION_TYPES: dict[str, type[Any]] = {
     "captions": CaptionSettings,
     "transcribe": TranscribeSettings,
     "privacy": PrivacySettings,
+    "batch": BatchSettings,
 }
 
 # Values with a closed set of choices or a range; checked after merging.

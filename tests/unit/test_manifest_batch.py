@@ -1,0 +1,227 @@
+"""Batch decisions without ffmpeg: scheduling, shared transcription, fingerprints, resume, report."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline import batch
+from pipeline.batch import (
+    BatchOptions,
+    BatchReport,
+    _already_done,
+    _fingerprints,
+    _remove_partials,
+    _schedule,
+    default_jobs,
+    run_batch,
+    write_report,
+)
+from pipeline.batch_worker import RowResult, TranscribeOutcome, run_row, transcribe_clip
+from pipeline.config import load_settings
+from pipeline.errors import InputError, OutputError
+from pipeline.manifest import Manifest, ManifestRow, load_manifest
+from pipeline.model import Transcript
+from pipeline.transcribe import TranscribeOptions
+
+SETTINGS = load_settings()
+
+
+def row(n: int, clip: str = "/clips/live.mp4", captions: str = "auto", **kw: Any) -> ManifestRow:
+    return ManifestRow(row=n, clip=Path(clip), comment=f"kommentti {n}", output=Path(f"/out/{n}.mp4"),
+                       captions=captions, output_name=f"{n}.mp4", **kw)
+
+
+class FakePool:
+    """Runs tasks at once in this process, recording what it was given."""
+
+    def __init__(self, window: int = 2, transcript_error: str = "", broken_rows: tuple[int, ...] = ()) -> None:
+        self.window = window
+        self.calls: list[tuple[str, Any]] = []
+        self.max_inflight = 0
+        self.transcript_error = transcript_error
+        self.broken_rows = broken_rows
+        self.restarts = 0
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        if fn is transcribe_clip:
+            self.calls.append(("transcribe", args[0].name))
+            t = None if self.transcript_error else Transcript("fi", 60.0)
+            future.set_result(TranscribeOutcome(args[0], t, self.transcript_error))
+        else:
+            assert fn is run_row
+            r, shared = args
+            self.calls.append(("row", (r.row, shared)))
+            if r.row in self.broken_rows:
+                future.set_exception(BrokenProcessPool("a worker died"))
+            elif shared is not None and shared.transcript is None:
+                future.set_result(RowResult(r.row, "failed", str(r.clip), r.output_name, error=shared.error))
+            else:
+                future.set_result(RowResult(r.row, "done", str(r.clip), r.output_name))
+        return future
+
+    def lost(self, exc: BaseException) -> bool:
+        self.restarts += 1
+        return True
+
+    def events(self) -> list[Any]:
+        return []
+
+
+def test_a_shared_recording_is_transcribed_once_before_its_rows() -> None:
+    rows = [row(2), row(3, "/clips/other.mp4"), row(4), row(5, captions="none"), row(6)]
+    pool = FakePool()
+    results = list(_schedule(rows, pool, lambda e: None))  # type: ignore[arg-type]
+    assert pool.calls[0] == ("transcribe", "live.mp4")
+    assert [c for c in pool.calls if c[0] == "transcribe"] == [("transcribe", "live.mp4")]
+    given = {n: shared for kind, (n, shared) in (c for c in pool.calls if c[0] == "row")}  # type: ignore[misc]
+    assert given[3] is None and given[5] is None  # a single clip transcribes in its own task
+    assert given[2] is given[4] is given[6] and given[2].transcript is not None
+    assert sorted(r.row for r in results) == [2, 3, 4, 5, 6] and all(r.status == "done" for r in results)
+
+
+def test_a_failed_transcription_fails_only_its_rows() -> None:
+    rows = [row(2), row(3), row(4, "/clips/other.mp4", captions="none")]
+    results = {r.row: r for r in _schedule(rows, FakePool(transcript_error="no audio"), lambda e: None)}  # type: ignore[arg-type]
+    assert results[2].status == results[3].status == "failed" and results[2].error == "no audio"
+    assert results[4].status == "done"
+
+
+def test_a_dead_worker_fails_its_row_and_the_batch_goes_on() -> None:
+    pool = FakePool(broken_rows=(3,))
+    results = {r.row: r for r in _schedule([row(2, captions="none"), row(3, captions="none"),
+                                            row(4, captions="none")], pool, lambda e: None)}  # type: ignore[arg-type]
+    assert results[3].status == "failed" and "worker stopped unexpectedly" in results[3].error
+    assert "--resume" in results[3].hint and pool.restarts == 1
+    assert results[2].status == results[4].status == "done"
+
+
+def test_default_jobs_are_what_the_machine_affords(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "available_cores", lambda: 2)
+    monkeypatch.setattr(batch, "available_memory", lambda: 20 * 2**30)
+    assert default_jobs() == 1
+    monkeypatch.setattr(batch, "available_cores", lambda: 16)
+    assert default_jobs() == 8
+    monkeypatch.setattr(batch, "available_memory", lambda: 4 * 2**30)
+    assert default_jobs() == 2  # 4 GB / 1.5 GB
+    monkeypatch.setattr(batch, "available_memory", lambda: 2**29)
+    assert default_jobs() == 1
+
+
+def test_fingerprints_follow_the_inputs_not_the_machine(tmp_path: Path) -> None:
+    clip = tmp_path / "a.mp4"
+    clip.write_bytes(b"video" * 1000)
+    base = ManifestRow(row=2, clip=clip, comment="moi", output=tmp_path / "o.mp4", output_name="o.mp4")
+    speech = TranscribeOptions(threads=2)
+
+    def fp(r: ManifestRow = base, settings: Any = SETTINGS, speech: Any = speech, **kw: Any) -> str:
+        return _fingerprints((r,), settings, speech, BatchOptions(**kw))[r.row]
+
+    first = fp()
+    assert fp() == first
+    assert fp(speech=TranscribeOptions(threads=8)) == first  # threads do not change the video
+    assert fp(settings=SETTINGS.with_values(batch={"jobs": 4})) == first
+    assert fp(dataclasses.replace(base, row=7)) == first  # moving a row does not redo it
+    assert fp(dataclasses.replace(base, comment="moi!")) != first
+    assert fp(dataclasses.replace(base, start=1.0)) != first
+    assert fp(dataclasses.replace(base, show_user=True)) != first
+    assert fp(settings=SETTINGS.with_values(card={"font_size": 40})) != first
+    assert fp(sidecar=True) != first
+    clip.write_bytes(b"video" * 999 + b"VIDEO")
+    assert fp() != first
+
+
+def test_resume_needs_the_same_fingerprint_and_the_output(tmp_path: Path) -> None:
+    r = dataclasses.replace(row(2), output=tmp_path / "2.mp4")
+    state = {"rows": {"2.mp4": {"fingerprint": "abc", "size": 3}}}
+    assert not _already_done(r, "abc", state)  # no output file
+    r.output.write_bytes(b"mp4")
+    assert _already_done(r, "abc", state)
+    assert not _already_done(r, "abd", state)
+    r.output.write_bytes(b"mp4 cut short by a copy")
+    assert not _already_done(r, "abc", state)
+
+
+def test_partial_files_of_our_outputs_are_removed(tmp_path: Path) -> None:
+    r = dataclasses.replace(row(2), output=tmp_path / "vastaus.mp4")
+    ours = [tmp_path / ".vastaus.k3j4.partial.mp4", tmp_path / ".vastaus.partial.srt",
+            tmp_path / "..sossut-batch.99.partial.json"]
+    others = [tmp_path / ".muu.x1.partial.mp4", tmp_path / "vastaus.mp4", tmp_path / "partial.txt"]
+    for path in ours + others:
+        path.write_bytes(b"x")
+    _remove_partials(tmp_path, [r])
+    assert not any(p.exists() for p in ours) and all(p.exists() for p in others)
+
+
+def test_invalid_rows_stop_the_batch_unless_skipped(tmp_path: Path) -> None:
+    (tmp_path / "m.csv").write_text("clip;comment\npuuttuu.mp4;moi\n", encoding="utf-8")
+    m = load_manifest(tmp_path / "m.csv", tmp_path / "out")
+    with pytest.raises(InputError, match="row 2: clip puuttuu.mp4 not found"):
+        run_batch(m, SETTINGS)
+    assert not (tmp_path / "out").exists()
+    report = run_batch(m, SETTINGS, BatchOptions(skip_invalid=True))
+    assert [(r.row, r.status) for r in report.results] == [(2, "invalid")]
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["counts"]["invalid"] == 1
+
+
+def test_one_batch_at_a_time_per_out_dir(tmp_path: Path) -> None:
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    m = Manifest(tmp_path / "m.csv", out, ())
+    with open(out / batch.LOCK_NAME, "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(OutputError, match="another sossut batch"):
+            run_batch(m, SETTINGS)
+    assert run_batch(m, SETTINGS).results == ()
+
+
+def test_report_files(tmp_path: Path) -> None:
+    results = (RowResult(2, "done", "/c/a.mp4", "a.mp4", 1.25, warnings=("w1", "w2")),
+               RowResult(3, "failed", "/c/b.mp4", "b.mp4", 0.5, error="rikki", hint="kopioi uudelleen"),
+               RowResult(4, "skipped", "/c/c.mp4", "c.mp4"), RowResult(5, "invalid", "x.mp4", "", error="no comment"))
+    report = BatchReport(results, tmp_path, 3.0, 1)
+    json_path, csv_path = write_report(report, Manifest(tmp_path / "m.csv", tmp_path, ()))
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    assert data["counts"] == {"done": 1, "failed": 1, "skipped": 1, "invalid": 1}
+    assert data["rows"][1] == {"row": 3, "status": "failed", "clip": "/c/b.mp4", "output": "b.mp4", "seconds": 0.5,
+                               "error": "rikki (hint: kopioi uudelleen)", "warnings": [], "video_seconds": None}
+    raw = csv_path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert [r["status"] for r in rows] == ["done", "failed", "skipped", "invalid"]
+    assert rows[0]["seconds"] == "1,25" and rows[0]["warnings"] == "w1 | w2"
+
+
+def test_live_display_shows_counts_and_running_stages() -> None:
+    from rich.console import Console
+
+    from pipeline.batch import BatchEvent
+    from pipeline.cli_batch import LiveDisplay
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
+    display = LiveDisplay(3, console=console)
+    display.handle(BatchEvent("plan", to_run=3, skipped=(9,)))
+    display.handle(BatchEvent("stage", row=0, label="live.mp4", stage="transcribe"))
+    display.handle(BatchEvent("stage", row=2, label="a.mp4", stage="card"))
+    display.handle(BatchEvent("progress", row=3, label="b.mp4", stage="render", fraction=0.42))
+    display.handle(BatchEvent("transcribed", label="live.mp4"))
+    display.handle(BatchEvent("finished", row=2, label="a.mp4", result=RowResult(2, "done", "a.mp4", "2.mp4")))
+    display.handle(BatchEvent("progress", row=2, label="a.mp4", stage="render", fraction=1.0))  # late event
+    console.print(display._render())
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "1 rows already done (--resume): skipped" in text
+    assert "done 1 · failed 0 · left 2" in text and "1/3" in text
+    assert "row 3" in text and "render  42%" in text
+    assert "row 2" not in text.split("left 2")[-1] and "transcribe" not in text.split("left 2")[-1]
