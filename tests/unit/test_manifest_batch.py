@@ -15,15 +15,12 @@ from typing import Any
 import pytest
 
 from pipeline import batch
-from pipeline.batch import (
-    BatchOptions,
+from pipeline.batch import BatchOptions, _schedule, default_jobs, run_batch
+from pipeline.batch_state import (
     BatchReport,
-    _already_done,
-    _fingerprints,
-    _remove_partials,
-    _schedule,
-    default_jobs,
-    run_batch,
+    already_done,
+    fingerprints,
+    remove_partials,
     write_report,
 )
 from pipeline.batch_worker import RowResult, TranscribeOutcome, run_row, transcribe_clip
@@ -125,7 +122,7 @@ def test_fingerprints_follow_the_inputs_not_the_machine(tmp_path: Path) -> None:
     speech = TranscribeOptions(threads=2)
 
     def fp(r: ManifestRow = base, settings: Any = SETTINGS, speech: Any = speech, **kw: Any) -> str:
-        return _fingerprints((r,), settings, speech, BatchOptions(**kw))[r.row]
+        return fingerprints((r,), settings, speech, sidecar=kw.get("sidecar", False))[r.row]
 
     first = fp()
     assert fp() == first
@@ -144,12 +141,12 @@ def test_fingerprints_follow_the_inputs_not_the_machine(tmp_path: Path) -> None:
 def test_resume_needs_the_same_fingerprint_and_the_output(tmp_path: Path) -> None:
     r = dataclasses.replace(row(2), output=tmp_path / "2.mp4")
     state = {"rows": {"2.mp4": {"fingerprint": "abc", "size": 3}}}
-    assert not _already_done(r, "abc", state)  # no output file
+    assert not already_done(r, "abc", state)  # no output file
     r.output.write_bytes(b"mp4")
-    assert _already_done(r, "abc", state)
-    assert not _already_done(r, "abd", state)
+    assert already_done(r, "abc", state)
+    assert not already_done(r, "abd", state)
     r.output.write_bytes(b"mp4 cut short by a copy")
-    assert not _already_done(r, "abc", state)
+    assert not already_done(r, "abc", state)
 
 
 def test_partial_files_of_our_outputs_are_removed(tmp_path: Path) -> None:
@@ -159,7 +156,7 @@ def test_partial_files_of_our_outputs_are_removed(tmp_path: Path) -> None:
     others = [tmp_path / ".muu.x1.partial.mp4", tmp_path / "vastaus.mp4", tmp_path / "partial.txt"]
     for path in ours + others:
         path.write_bytes(b"x")
-    _remove_partials(tmp_path, [r])
+    remove_partials(tmp_path, [r])
     assert not any(p.exists() for p in ours) and all(p.exists() for p in others)
 
 
