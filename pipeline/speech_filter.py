@@ -7,8 +7,9 @@ most often the credit lines of the subtitled videos it was trained on ("Kiitos k
 
 A segment is dropped when
 - the model itself thinks it is not speech: no_speech_prob > 0.6 and avg_logprob < -1.0
-  (the rule openai-whisper applies to whole windows), or no_speech_prob > 0.6 over quiet
-  audio (a vocabulary prompt raises avg_logprob of invented text: "tukihenkilö, tukihenkilö");
+  (the rule openai-whisper applies to whole windows), or no_speech_prob > 0.6 with
+  avg_logprob < -0.5 over quiet audio (a vocabulary prompt raises avg_logprob of text invented
+  on room tone: "tukihenkilö, tukihenkilö, tukihenkilö," scored -0.84);
 - its text is repetitive: compression_ratio > 2.4 (Whisper's own fallback threshold);
 - the model was very unsure of it: avg_logprob < -1.5 (below Whisper's -1.0 fallback
   threshold, so that quiet real speech in Finnish, which the base model scores low, stays);
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
 VERY_LOW_LOGPROB = -1.5
+UNSURE_LOGPROB = -0.5
 MAX_COMPRESSION_RATIO = 2.4
 SILENCE_RMS = 0.01  # -40 dBFS: room tone, no voice
 DIGITAL_SILENCE_RMS = 0.001  # -60 dBFS
@@ -97,7 +99,9 @@ def non_speech_reason(segment: Segment, stats: SegmentStats, rms: float) -> str 
         return "empty"
     if stats.no_speech_prob > NO_SPEECH_PROB and stats.avg_logprob < LOW_LOGPROB:
         return f"no speech (p={stats.no_speech_prob:.2f}, logprob={stats.avg_logprob:.2f})"
-    if stats.no_speech_prob > NO_SPEECH_PROB and rms < SILENCE_RMS:
+    # A vocabulary prompt makes no_speech_prob high (0.7-0.96) on real speech too, so quiet
+    # audio alone is not enough: the text must also be unsure.
+    if stats.no_speech_prob > NO_SPEECH_PROB and stats.avg_logprob < UNSURE_LOGPROB and rms < SILENCE_RMS:
         return f"no speech on quiet audio (p={stats.no_speech_prob:.2f}, rms {rms:.4f})"
     if stats.compression_ratio > MAX_COMPRESSION_RATIO:
         return f"repetitive (compression ratio {stats.compression_ratio:.2f})"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jiwer
+import numpy as np
 import pytest
 
 from pipeline import model_store
@@ -203,6 +204,22 @@ def test_words_are_clean_and_ordered(base_results: dict[str, Transcript]) -> Non
             previous = word.start
     # punctuation stays on its word
     assert any(w.word.endswith(",") for t in base_results.values() for w in t.words)
+
+
+def test_long_speech_keeps_its_accuracy(
+    base_model: Transcriber, default_options: TranscribeOptions, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Several 30 s windows: the vocabulary prompt must not crowd out the text (it once did:
+    the list plus the previous window's text overflowed the context and the model repeated
+    the list)."""
+    gap = np.zeros(6400, dtype=np.float32)
+    order = SPOKEN * 2  # ~1 min 45 s
+    audio = np.concatenate([part for f in order for part in (load_audio(f.path), gap)])
+    transcript = base_model.transcribe(audio, default_options)
+    score = wer([" ".join(f.text for f in order)], [transcript.text])
+    report(capsys, f"{len(audio) / 16000:.0f} s of speech in one clip: WER {score:.3f}")
+    assert score <= MAX_WER
+    assert transcript.words[-1].end > len(audio) / 16000 - 5
 
 
 def test_silent_clip_has_no_segments(base_results: dict[str, Transcript]) -> None:

@@ -78,6 +78,12 @@ def test_prompt_echo_on_quiet_audio_dropped() -> None:
     assert non_speech_reason(seg("tukihenkilö, tukihenkilö, tukihenkilö,"), stats, rms=0.0025)
 
 
+def test_quiet_sure_speech_kept_despite_high_no_speech_prob() -> None:
+    # With the vocabulary prompt the base model gives real speech no_speech_prob 0.7-0.96.
+    stats = SegmentStats(no_speech_prob=0.9, avg_logprob=-0.2, compression_ratio=1.4)
+    assert non_speech_reason(seg("Huostaanotto on viimeinen keino."), stats, rms=0.006) is None
+
+
 def test_repetitive_text_dropped() -> None:
     stats = SegmentStats(no_speech_prob=0.1, avg_logprob=-0.4, compression_ratio=3.1)
     assert "repetitive" in (non_speech_reason(seg("joo " * 40), stats, rms=0.1) or "")
