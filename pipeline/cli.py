@@ -102,8 +102,8 @@ def main() -> None:
 
 
 def _register_commands() -> None:
-    from pipeline import cli_comments, cli_render, cli_transcribe
+    from pipeline import cli_batch, cli_comments, cli_render, cli_transcribe
 
-    for module in (cli_render, cli_transcribe, cli_comments):
+    for module in (cli_render, cli_transcribe, cli_batch, cli_comments):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -229,11 +229,18 @@ def render(plan: RenderPlan, *, on_progress: Callable[[float], None] | None = No
             stderr = run_ffmpeg(argv, duration=plan.duration, on_progress=on_progress, cwd=work_dir,
                                 what=f"rendering {plan.source.name}")
         _check_result(plan, tmp, stderr, argv)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, output)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return output
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _check_result(plan: RenderPlan, tmp: Path, stderr: str, argv: list[str]) -> None:

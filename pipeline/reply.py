@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -203,6 +203,9 @@ def _cues(job: ReplyJob, media: MediaInfo, settings: Settings, transcribe: Trans
         cues = read_captions(Path(job.captions), settings.captions, canvas_w, safe)
         if job.span:
             cues = shift_cues(cues, job.span[0], job.span[0], job.span[1])
+    # Keep every cue inside the video (a cue stretched to its minimum length may pass the end).
+    length = (min(job.span[1], media.duration) - job.span[0]) if job.span else media.duration
+    cues = [replace(c, end=min(c.end, length)) for c in cues if c.start < length - 0.05]
     found = find_personal_data_in_cues(cues)
     if found:
         mask = settings.privacy.mask_captions if job.mask_captions is None else job.mask_captions
