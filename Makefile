@@ -36,9 +36,11 @@ test-fast: install-test
 bench: install-test
 	$(PY) bench/bench.py
 
-# Regenerate committed fixtures (needs Debian's festival + Finnish voices).
+# Regenerate committed fixtures (needs Debian's festival + Finnish voices:
+# apt-get install festival festvox-suopuhe-mv festvox-suopuhe-lj).
 fixtures: install
 	$(PY) scripts/make_demo.py
+	$(PY) scripts/make_speech_fixtures.py
 
 clean:
 	rm -rf out .pytest_cache
