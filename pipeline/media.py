@@ -141,39 +141,44 @@ def decode_audio(path: Path, rate: int = 16000, layout: str = "mono", start: flo
                  duration: float | None = None) -> np.ndarray:
     """Decode the first audio stream to float32 samples at `rate`, shape (channels, n).
 
-    Returns an array with zero samples when the clip has no audio.
+    Transcription takes 16 kHz mono; loudness takes 48 kHz stereo. `start`/`duration` decode
+    only a span (a cut of a long recording).
 
     Raises:
-        InputError: the audio cannot be decoded.
+        InputError: the file cannot be opened, has no audio track, or its audio cannot be decoded.
     """
-    channels = 1 if layout == "mono" else 2
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                return np.zeros((channels, 0), dtype=np.float32)
-            stream = container.streams.audio[0]
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise InputError(f"cannot read {path.name}: {_reason(exc)}", hint="is it a video or audio file?") from None
+    chunks: list[np.ndarray] = []
+    first_time: float | None = None
+    with container:
+        if not container.streams.audio:
+            raise InputError(
+                f"{path.name} has no audio track",
+                hint="captions need speech; check the phone recorded with sound, or use --captions none",
+            )
+        stream = container.streams.audio[0]
+        try:
             if start > 0:
                 container.seek(int(start * av.time_base), any_frame=False, backward=True)
             resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-            chunks: list[np.ndarray] = []
-            first_time: float | None = None
             for frame in container.decode(stream):
                 if first_time is None and frame.time is not None:
                     first_time = float(frame.time)
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
+                chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
                 if duration is not None and frame.time is not None and frame.time > start + duration + 1:
                     break
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray())
-    except av.error.FFmpegError as exc:
-        raise InputError(f"{path}: cannot decode its audio ({_reason(exc)})") from None
+            chunks.extend(out.to_ndarray() for out in resampler.resample(None))
+        except av.error.FFmpegError as exc:
+            raise InputError(f"cannot decode the audio of {path.name}: {_reason(exc)}") from None
+    channels = 1 if layout == "mono" else 2
     if not chunks:
         return np.zeros((channels, 0), dtype=np.float32)
     samples = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
     if start > 0 and first_time is not None:
-        skip = int(round(max(0.0, start - first_time) * rate))
-        samples = samples[:, skip:]
+        samples = samples[:, int(round(max(0.0, start - first_time) * rate)):]
     if duration is not None:
         samples = samples[:, : int(round(duration * rate))]
     return samples

@@ -24,10 +24,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-import av
 import numpy as np
 
 from pipeline import model_store
+from pipeline.media import decode_audio
 from pipeline.config import CONFIG_DIR, TranscribeSettings
 from pipeline.errors import InputError, TranscribeError
 from pipeline.model import Transcript
@@ -153,32 +153,12 @@ def options_from_settings(
 
 
 def load_audio(path: Path) -> np.ndarray:
-    """Decode a clip's first audio stream to 16 kHz mono float32 with PyAV.
+    """Decode a clip's first audio stream once, to 16 kHz mono float32 (1-D).
 
     Raises:
         InputError: the file cannot be opened or has no audio track.
     """
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError) as exc:
-        raise InputError(f"cannot read {path.name}: {exc}", hint="is it a video or audio file?") from None
-    with container:
-        if not container.streams.audio:
-            raise InputError(
-                f"{path.name} has no audio track",
-                hint="captions need speech; check the phone recorded with sound, or use --captions none",
-            )
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-        chunks: list[np.ndarray] = []
-        try:
-            for frame in container.decode(container.streams.audio[0]):
-                chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
-            chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
-        except av.error.FFmpegError as exc:
-            raise InputError(f"cannot decode the audio of {path.name}: {exc}") from None
-    if not chunks:
-        return np.zeros(0, dtype=np.float32)
-    return np.ascontiguousarray(np.concatenate(chunks), dtype=np.float32)
+    return np.ascontiguousarray(decode_audio(path, rate=SAMPLE_RATE, layout="mono")[0])
 
 
 def get_transcriber(options: TranscribeOptions) -> Transcriber:
