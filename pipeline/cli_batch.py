@@ -38,7 +38,7 @@ _SUMMARY_ROWS = 40  # longer batches list only their failed rows
               help="Skip rows already made by an earlier run with the same inputs and settings.")
 @click.option("--skip-invalid", is_flag=True, help="Make the valid rows even if some rows are invalid.")
 @click.option("--quiet", is_flag=True, help="Print only errors and the summary.")
-@click.option("--captions", type=click.Choice(["auto", "none"]), default="none", show_default=True,
+@click.option("--captions", type=click.Choice(["auto", "none"]), default="auto", show_default=True,
               help="Captions of rows whose captions column is empty.")
 @click.option("--sidecar", is_flag=True, help="Also write OUTPUT.srt and OUTPUT.vtt next to each video.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
@@ -71,7 +71,7 @@ def batch(app: App, manifest: Path, out_dir: Path, jobs: int | None, resume: boo
 
     \b
     Example:
-      sossut batch vastaukset.csv --out-dir valmiit --captions auto
+      sossut batch vastaukset.csv --out-dir valmiit
     """
     app.quiet = quiet
     if scheduler:

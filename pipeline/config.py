@@ -45,6 +45,8 @@ class ReframeSettings:
     background: str
     blur_fraction: int
     blur_radius: int
+    blur_fps: float
+    blur_brightness: float
     tonemap: str
 
 
@@ -200,7 +202,7 @@ _POSITIVE = (
 _NON_NEGATIVE = (
     "safe_zone.top", "safe_zone.bottom", "safe_zone.left", "safe_zone.right", "card.top",
     "card.padding", "card.radius", "card.shadow_blur", "card.duration", "card.pop_in",
-    "card.pop_slide", "reframe.blur_radius", "encoder.threads", "captions.outline",
+    "card.pop_slide", "reframe.blur_radius", "reframe.blur_fps", "encoder.threads", "captions.outline",
     "captions.shadow", "captions.min_duration", "captions.pause_break", "captions.bottom",
     "transcribe.threads",
 )
@@ -289,6 +291,8 @@ def _check_values(data: dict[str, Any]) -> None:
             if (key.endswith("color") or key == "background") and isinstance(value, str):
                 if not _COLOR.match(value):
                     raise ConfigError(f"{section}.{key} must be a colour like #ff8800, not {value!r}")
+    if not 0.0 < get("reframe.blur_brightness") <= 1.0:
+        raise ConfigError("reframe.blur_brightness must be between 0 and 1")
     if not 0.0 <= get("card.shadow_opacity") <= 1.0:
         raise ConfigError("card.shadow_opacity must be between 0 and 1")
     if not 0.0 < get("captions.min_font_scale") <= 1.0:

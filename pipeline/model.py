@@ -247,6 +247,8 @@ class RenderPlan:
     background: str  # colour of `fit`, as 0xRRGGBB
     blur_fraction: int  # the blurred background is built at 1/N of the canvas size
     blur_radius: int
+    blur_fps: float  # how often the blurred background is refreshed; 0: every frame
+    blur_brightness: float  # 1.0 = as bright as the clip
     tonemap: str | None  # HDR -> SDR operator (hable, mobius, ...); None: the clip is SDR
     card: CardPlacement | None
     captions: Path | None  # an ASS file written by the project; None: no captions

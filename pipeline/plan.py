@@ -158,6 +158,8 @@ def make_plan(
         background=settings.reframe.background,
         blur_fraction=settings.reframe.blur_fraction,
         blur_radius=settings.reframe.blur_radius,
+        blur_fps=settings.reframe.blur_fps,
+        blur_brightness=settings.reframe.blur_brightness,
         tonemap=settings.reframe.tonemap if media.is_hdr else None,
         card=place_card(card, settings, duration) if card is not None else None,
         captions=captions,

@@ -44,7 +44,8 @@ def _video_chain(plan: RenderPlan, src: Any) -> Any:
             .filter("zscale", t="bt709", m="bt709", r="tv")
             .filter("format", "yuv420p")
         )
-    v = v.filter("fps", fps=f"{plan.fps.numerator}/{plan.fps.denominator}")
+    fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
+    v = v.filter("fps", fps=fps)
     if plan.reframe == "crop":
         v = v.filter("scale", width, height, force_original_aspect_ratio="increase").filter("crop", width, height)
     elif plan.reframe == "fit":
@@ -52,18 +53,32 @@ def _video_chain(plan: RenderPlan, src: Any) -> Any:
             "scale", width, height, force_original_aspect_ratio="decrease", force_divisible_by=2
         ).filter("pad", width, height, "(ow-iw)/2", "(oh-ih)/2", color=plan.background.replace("#", "0x"))
     else:
-        # Cheap blur: build the background at 1/N size, blur it there, scale it up.
+        # Cheap blur: build the background at 1/N size, blur and dim it there, scale it up.
+        # It is refreshed only `blur_fps` times a second: a heavily blurred copy looks the same,
+        # and unchanged frames cost the encoder (and the filters) next to nothing.
         small_w = max(16, (width // plan.blur_fraction) // 2 * 2)
         small_h = max(16, (height // plan.blur_fraction) // 2 * 2)
         radius = max(1, min(plan.blur_radius, min(small_w, small_h) // 4 - 1))
         parts = v.filter_multi_output("split")
+        background = parts[0]
+        if 0 < plan.blur_fps < plan.fps:
+            background = background.filter("fps", fps=plan.blur_fps)
         background = (
-            parts[0]
-            .filter("scale", small_w, small_h, force_original_aspect_ratio="increase", flags="fast_bilinear")
+            background.filter("scale", small_w, small_h, force_original_aspect_ratio="increase",
+                              flags="fast_bilinear")
             .filter("crop", small_w, small_h)
             .filter("boxblur", luma_radius=radius, luma_power=2)
-            .filter("scale", width, height, flags="bilinear")
         )
+        if plan.blur_brightness < 1:
+            b = plan.blur_brightness
+            background = background.filter(
+                "lutyuv", y=f"val*{b}", u=f"128+(val-128)*{b}", v=f"128+(val-128)*{b}"
+            )
+        background = background.filter("scale", width, height, flags="bilinear")
+        if 0 < plan.blur_fps < plan.fps:
+            # back to the output rate (repeated frames), and a little past the end so the
+            # background never runs out before the picture (-t trims the output)
+            background = background.filter("fps", fps=fps).filter("tpad", stop_mode="clone", stop_duration=1)
         foreground = parts[1].filter(
             "scale", width, height, force_original_aspect_ratio="decrease", force_divisible_by=2
         )

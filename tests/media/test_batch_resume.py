@@ -50,7 +50,7 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
     manifest = tmp_path / "m.csv"
     manifest.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
     out = tmp_path / "out"
-    argv = sossut_batch(str(manifest), "--out-dir", str(out), "--jobs", "1")
+    argv = sossut_batch(str(manifest), "--out-dir", str(out), "--jobs", "1", "--captions", "none")
 
     proc = psutil.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -71,7 +71,7 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
     assert 1 <= len(done_before) < ROWS
     mtimes = {name: (out / name).stat().st_mtime_ns for name in done_before}
 
-    resumed = subprocess.run(sossut_batch(str(manifest), "--out-dir", str(out), "--resume"), cwd=REPO,
+    resumed = subprocess.run(sossut_batch(str(manifest), "--out-dir", str(out), "--resume", "--captions", "none"), cwd=REPO,
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))["rows"]

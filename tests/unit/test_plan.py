@@ -86,20 +86,22 @@ EXPECTED_ARGS = [
     "ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "warning", "-progress", "pipe:1", "-nostats",
     "-t", "10.500", "-i", "/clips/in.mp4", "-i", "/work/card.png",
     "-filter_complex",
-    "[0:v]fps=fps=30/1[s0];[s0]split=2[s1][s2];"
-    "[s1]scale=134:240:flags=fast_bilinear:force_original_aspect_ratio=increase[s3];[s3]crop=134:240[s4];"
-    "[s4]boxblur=luma_power=2:luma_radius=10[s5];[s5]scale=1080:1920:flags=bilinear[s6];"
-    "[s2]scale=1080:1920:force_divisible_by=2:force_original_aspect_ratio=decrease[s7];"
-    "[s6][s7]overlay=eof_action=repeat:x=(W-w)/2:y=(H-h)/2[s8];[s8]setsar=1[s9];"
-    "[1]format=rgba[s10];[s10]loop=loop=-1:size=1:start=0[s11];[s11]setpts=N/(30/1)/TB[s12];"
-    "[s12]fade=alpha=1:d=0.3:st=0.0:t=in[s13];"
-    "[s9][s13]overlay=enable=between(t\\,0.0\\,10.0):eof_action=repeat:eval=frame:shortest=1:x=33:"
-    "y=258-40*pow(max(0\\,1-(t-0.0)/0.3)\\,2)[s14];"
-    "[s14]ass=captions.ass:fontsdir=fonts[s15];[s15]format=yuv420p[s16];"
-    "[s16]setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv[s17];"
-    "[0:a]volume=6.0dB[s18];[s18]alimiter=attack=5:level=disabled:limit=0.8913:release=50[s19];"
-    "[s19]aresample=48000[s20];[s20]apad[s21]",
-    "-map", "[s17]", "-map", "[s21]",
+    "[0:v]fps=fps=30/1[s0];[s0]split=2[s1][s2];[s1]fps=fps=6.0[s3];"
+    "[s3]scale=134:240:flags=fast_bilinear:force_original_aspect_ratio=increase[s4];[s4]crop=134:240[s5];"
+    "[s5]boxblur=luma_power=2:luma_radius=10[s6];"
+    "[s6]lutyuv=u=128+(val-128)*0.7:v=128+(val-128)*0.7:y=val*0.7[s7];"
+    "[s7]scale=1080:1920:flags=bilinear[s8];[s8]fps=fps=30/1[s9];[s9]tpad=stop_duration=1:stop_mode=clone[s10];"
+    "[s2]scale=1080:1920:force_divisible_by=2:force_original_aspect_ratio=decrease[s11];"
+    "[s10][s11]overlay=eof_action=repeat:x=(W-w)/2:y=(H-h)/2[s12];[s12]setsar=1[s13];"
+    "[1]format=rgba[s14];[s14]loop=loop=-1:size=1:start=0[s15];[s15]setpts=N/(30/1)/TB[s16];"
+    "[s16]fade=alpha=1:d=0.3:st=0.0:t=in[s17];"
+    "[s13][s17]overlay=enable=between(t\\,0.0\\,10.0):eof_action=repeat:eval=frame:shortest=1:x=33:"
+    "y=258-40*pow(max(0\\,1-(t-0.0)/0.3)\\,2)[s18];"
+    "[s18]ass=captions.ass:fontsdir=fonts[s19];[s19]format=yuv420p[s20];"
+    "[s20]setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv[s21];"
+    "[0:a]volume=6.0dB[s22];[s22]alimiter=attack=5:level=disabled:limit=0.8913:release=50[s23];"
+    "[s23]aresample=48000[s24];[s24]apad[s25]",
+    "-map", "[s21]", "-map", "[s25]",
     "-ac", "2", "-acodec", "aac", "-ar", "48000", "-b:a", "160k", "-color_primaries", "bt709",
     "-color_range", "tv", "-color_trc", "bt709", "-colorspace", "bt709", "-crf", "20", "-map_chapters", "-1",
     "-map_metadata", "-1", "-movflags", "+faststart", "-pix_fmt", "yuv420p", "-preset", "veryfast",
