@@ -92,7 +92,7 @@ class _Fonts:
 
     @property
     def cap_height(self) -> int:
-        return -self.text.getbbox("H", anchor="ls")[1]
+        return -int(self.text.getbbox("H", anchor="ls")[1])
 
 
 # --- public API -------------------------------------------------------------------------------

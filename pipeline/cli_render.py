@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -17,7 +18,7 @@ DEMO_COMMENT = "Voiko lastensuojeluilmoituksen tehdä nimettömänä? Pelottaa e
 DEMO_USER = "nimetön_nuori"
 
 
-def _comment_option(required: bool) -> click.Option:
+def _comment_option(required: bool) -> Callable[[click.decorators.FC], click.decorators.FC]:
     return click.option("--comment", required=required, help="The viewer comment shown on the card.")
 
 
@@ -51,7 +52,7 @@ def _reframe_option(func: click.decorators.FC) -> click.decorators.FC:
                         help="How the clip fills 1080x1920: blur (default), crop or fit.")(func)
 
 
-def _progress(app: App) -> tuple[object, object]:
+def _progress(app: App) -> tuple[Callable[[str], None], Callable[[float], None]]:
     """A stage printer and an encode-progress callback for a single render.
 
     On a terminal the percentage updates in place; otherwise only the stages are printed.
@@ -74,8 +75,7 @@ def _progress(app: App) -> tuple[object, object]:
 def _run(app: App, job: ReplyJob, reframe: str | None, transcribe: Transcribe | None = None) -> None:
     settings = app.settings if reframe is None else app.settings.with_values(reframe={"mode": reframe})
     on_stage, on_progress = _progress(app)
-    result = make_reply(job, settings, transcribe=transcribe, on_stage=on_stage,  # type: ignore[arg-type]
-                        on_progress=on_progress)
+    result = make_reply(job, settings, transcribe=transcribe, on_stage=on_stage, on_progress=on_progress)
     for warning in result.warnings:
         app.warn(warning)
     click.echo(str(result.output))

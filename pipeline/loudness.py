@@ -51,7 +51,8 @@ def _response(rate: int, size: int) -> np.ndarray:
     response = np.ones_like(z)
     for b, a in _k_weighting(rate):
         response *= np.polyval(b[::-1], z) / np.polyval(a[::-1], z)
-    return np.abs(response)
+    magnitude: np.ndarray = np.abs(response)
+    return magnitude
 
 
 def _k_weighted(samples: np.ndarray, rate: int) -> np.ndarray:

@@ -265,7 +265,10 @@ def _check_result(plan: RenderPlan, tmp: Path, stderr: str, argv: list[str]) -> 
     try:
         with av.open(str(tmp)) as container:
             stream = container.streams.video[0]
-            got = float(stream.duration * stream.time_base) if stream.duration else container.duration / 1e6
+            if stream.duration is not None and stream.time_base is not None:
+                got = float(stream.duration * stream.time_base)
+            else:
+                got = (container.duration or 0) / 1e6
     except Exception as exc:  # any failure to read our own output is a render failure
         raise RenderError(f"rendering {plan.source.name} gave an unreadable file ({exc})", argv=argv,
                           stderr=stderr) from None
