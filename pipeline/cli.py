@@ -8,6 +8,7 @@ shows tracebacks.
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import os
 import signal
@@ -89,7 +90,32 @@ def command_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Command name -> the module defining it: a command's module (and its heavy imports: models,
+# Dask, word lists) is imported only when that command runs; `--help` imports them all.
+_COMMAND_MODULES = {
+    "render": "pipeline.cli_render",
+    "card": "pipeline.cli_render",
+    "demo": "pipeline.cli_render",
+    "transcribe": "pipeline.cli_transcribe",
+    "batch": "pipeline.cli_batch",
+    "session": "pipeline.cli_batch",
+    "comments": "pipeline.cli_comments",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMAND_MODULES:
+            module = importlib.import_module(_COMMAND_MODULES[cmd_name])
+            for command in module.COMMANDS:
+                self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sossut")
 def cli() -> None:
     """Turn a phone clip and a viewer comment into a TikTok reply video."""
@@ -97,13 +123,10 @@ def cli() -> None:
 
 def main() -> None:
     """Entry point of the `sossut` console script."""
-    _register_commands()
     cli()
 
 
 def _register_commands() -> None:
-    from pipeline import cli_batch, cli_comments, cli_render, cli_transcribe
-
-    for module in (cli_render, cli_transcribe, cli_batch, cli_comments):
-        for command in module.COMMANDS:
-            cli.add_command(command)
+    """Import every command now (tests and tools that look at `cli.commands`)."""
+    for name in _COMMAND_MODULES:
+        cli.get_command(click.Context(cli), name)

@@ -217,7 +217,8 @@ class Encoder:
     profile: str = "high"
     pix_fmt: str = "yuv420p"
     max_fps: int = 60
-    threads: int = 0  # 0: ffmpeg decides
+    threads: int = 0  # encoder threads; 0: ffmpeg decides
+    filter_threads: int = 0  # filtergraph threads; 0: ffmpeg decides
     audio_codec: str = "aac"
     audio_bitrate: str = "160k"
     audio_rate: int = 48000

@@ -172,8 +172,8 @@ def build_args(plan: RenderPlan, output: Path, *, ffmpeg: str = "ffmpeg") -> lis
         out_opts["threads"] = enc.threads
     node = ffmpeg_python.output(v, a, str(output.resolve()), **out_opts)
     global_args = ["-hide_banner", "-nostdin", "-y", "-loglevel", "warning", "-progress", "pipe:1", "-nostats"]
-    if enc.threads:
-        global_args += ["-filter_complex_threads", str(enc.threads)]
+    if enc.filter_threads:
+        global_args += ["-filter_complex_threads", str(enc.filter_threads)]
     # Global options go first: ffmpeg ignores options trailing the output file.
     return [ffmpeg, *global_args, *node.compile(cmd=ffmpeg)[1:]]
 

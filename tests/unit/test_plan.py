@@ -84,6 +84,7 @@ def test_hdr_gets_tone_mapping() -> None:
 
 EXPECTED_ARGS = [
     "ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "warning", "-progress", "pipe:1", "-nostats",
+    "-filter_complex_threads", "1",
     "-t", "10.500", "-i", "/clips/in.mp4", "-i", "/work/card.png",
     "-filter_complex",
     "[0:v]fps=fps=30/1[s0];[s0]split=2[s1][s2];[s1]fps=fps=6.0[s3];"
@@ -112,7 +113,7 @@ EXPECTED_ARGS = [
 def test_build_args_snapshot() -> None:
     """One process, one filtergraph; review changes to the graph here."""
     plan = make_plan(MEDIA, SETTINGS, Path("/out/o.mp4"), card=CARD, captions=Path("/tmp/x/whatever.ass"),
-                     loudness_lufs=-20.0)
+                     loudness_lufs=-20.0, cores=2)
     args = build_args(plan, Path("/out/o.mp4"))
     assert args == EXPECTED_ARGS
     assert args.count("-filter_complex") == 1
