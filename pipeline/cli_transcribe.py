@@ -9,7 +9,6 @@ import click
 from pipeline.cli import App, command_options
 from pipeline.cli_render import speech_options
 from pipeline.errors import InputError, OutputError
-from pipeline.media import probe
 
 FORMATS = (".json", ".srt", ".vtt", ".ass")
 
@@ -22,7 +21,7 @@ FORMATS = (".json", ".srt", ".vtt", ".ass")
 @command_options
 def transcribe(app: App, clip: Path, output: Path, language: str | None, model: str | None, engine: str | None,
                vocabulary: Path | None) -> None:
-    """Transcribe CLIP's speech to a file you can edit and pass back with `render --captions FILE`.
+    """Transcribe the speech of CLIP (a video or audio file) to a file you can edit and pass back with `render --captions FILE`.
 
     \b
     Example:
@@ -31,18 +30,18 @@ def transcribe(app: App, clip: Path, output: Path, language: str | None, model: 
       sossut render klippi.mp4 -o vastaus.mp4 --comment "..." --captions klippi.srt
     """
     from pipeline.captions import export_transcript
-    from pipeline.reply import transcriber_for
+    from pipeline.transcribe import options_from_settings, transcribe_file
 
     if output.suffix.lower() not in FORMATS:
         raise OutputError(f"{output.name}: unknown caption format", hint="use .json, .srt, .vtt or .ass")
+    if not clip.is_file():
+        raise InputError(f"{clip}: file not found")
     if output.exists() and output.resolve() == clip.resolve():
         raise OutputError(f"{output}: would overwrite the input")
-    media = probe(clip)
-    if not media.has_audio:
-        raise InputError(f"{clip}: has no audio track", hint="captions need speech")
     settings = app.settings
-    transcript = transcriber_for(settings, vocabulary_file=vocabulary, language=language, model=model,
-                                 engine=engine)(media)
+    options = options_from_settings(settings.transcribe, vocabulary_file=vocabulary, language=language,
+                                    model=model, engine=engine)
+    transcript = transcribe_file(clip, options)  # a video or an audio file (e.g. a voice memo)
     export_transcript(transcript, output, settings.captions, (settings.canvas.width, settings.canvas.height),
                       settings.safe_zone)
     words = len(transcript.words)
