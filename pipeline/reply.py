@@ -1,7 +1,8 @@
 """One reply video end to end: clip + comment -> MP4. The CLI and batch both call `make_reply`.
 
-Order: probe -> (transcribe -> captions) -> card -> loudness -> plan -> render. Each stage is
-its own module; this one only wires them and keeps the temp files of one job together.
+Order: probe -> privacy + card -> (transcribe ->) captions below the card -> loudness -> plan
+-> render -> sidecars. Each stage is its own module; this one only wires them and keeps the temp
+files of one job together (a temp folder, gone when the job ends, whatever happens).
 """
 
 from __future__ import annotations
