@@ -30,16 +30,8 @@ SPAN_SECONDS = 8.0
 
 
 def _batch_argv(*args: str) -> list[str]:
-    """`python -m pipeline batch ...`, or through cli_batch until cli.py registers the command."""
-    from pipeline import cli
-
-    cli._register_commands()
-    if "batch" in cli.cli.commands:
-        return [sys.executable, "-m", "pipeline", "batch", *args]
-    code = ("from pipeline.cli import cli, _register_commands\nfrom pipeline.cli_batch import COMMANDS\n"
-            "_register_commands()\n[cli.add_command(c) for c in COMMANDS]\n"
-            "cli(['batch', *__import__('sys').argv[1:]])\n")
-    return [sys.executable, "-c", code, *args]
+    """`python -m pipeline batch ...`."""
+    return [sys.executable, "-m", "pipeline", "batch", *args]
 
 
 def _ffmpeg(*args: str) -> None:

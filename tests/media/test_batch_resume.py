@@ -23,18 +23,8 @@ ROWS = 4
 
 
 def sossut_batch(*args: str) -> list[str]:
-    """`python -m pipeline batch ...`, or the same through cli_batch until cli.py registers it."""
-    from pipeline import cli
-
-    cli._register_commands()
-    if "batch" in cli.cli.commands:
-        return [sys.executable, "-m", "pipeline", "batch", *args]
-    code = ("from pipeline.cli import cli, _register_commands\n"
-            "from pipeline.cli_batch import COMMANDS\n"
-            "_register_commands()\n"
-            "[cli.add_command(c) for c in COMMANDS]\n"
-            "cli(['batch', *__import__('sys').argv[1:]])\n")
-    return [sys.executable, "-c", code, *args]
+    """`python -m pipeline batch ...`."""
+    return [sys.executable, "-m", "pipeline", "batch", *args]
 
 
 def recorded(out: Path) -> dict[str, dict[str, object]]:
