@@ -109,8 +109,12 @@ def measure_rtf(work: Path, repeat: int = 2, threads: int = 2) -> dict[str, floa
     }
 
 
-def measure_render(work: Path, repeat: int = 1) -> tuple[float, float]:
-    """`sossut render --captions auto` of a 60 s 1080p clip with the speech: (seconds, fraction of 60 s)."""
+def measure_render(work: Path, repeat: int = 1) -> tuple[float, float, float]:
+    """`sossut render --captions auto` of a 60 s 1080p clip with the speech.
+
+    Returns (seconds, fraction of 60 s, peak RSS of the process tree in MB).
+    """
+    from bench.bench import measure
     from pipeline import model_store
     from pipeline.ffmpeg import ffmpeg_path
 
@@ -125,7 +129,7 @@ def measure_render(work: Path, repeat: int = 1) -> tuple[float, float]:
         check=True,
     )
     model_store.embedded_base_model()  # assembled once, outside the timing
-    best = float("inf")
+    best, peak = float("inf"), 0.0
     for i in range(max(repeat, 1)):
         cache = work / f"cache-{i}"
         cache.mkdir()
@@ -133,10 +137,9 @@ def measure_render(work: Path, repeat: int = 1) -> tuple[float, float]:
         env = {**os.environ, "SOSSUT_CACHE_DIR": str(cache)}
         argv = [sys.executable, "-m", "pipeline", "render", str(clip), "-o", str(work / f"out-{i}.mp4"),
                 "--comment", "Miten lastensuojeluilmoitus tehdään?", "--captions", "auto"]
-        started = time.perf_counter()
-        subprocess.run(argv, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        best = min(best, time.perf_counter() - started)
-    return best, best / TARGET_SECONDS
+        seconds, mb = measure(argv, cwd=ROOT, env=env)
+        best, peak = min(best, seconds), max(peak, mb)
+    return best, best / TARGET_SECONDS, peak
 
 
 def bench_transcribe(work: Path, repeat: int = 2) -> None:
@@ -148,12 +151,13 @@ def bench_transcribe(work: Path, repeat: int = 2) -> None:
     print(f"real-time factor                      {r['rtf']:7.3f}     (< 1: faster than real time)")
     print(f"peak RSS                              {r['peak_mb']:7.0f} MB")
     try:
-        seconds, fraction = measure_render(work, 1)
-    except (subprocess.CalledProcessError, OSError) as exc:
+        seconds, fraction, peak = measure_render(work, 1)
+    except (subprocess.CalledProcessError, OSError, SystemExit) as exc:
         stderr = getattr(exc, "stderr", b"") or b""
         print(f"render --captions auto: failed ({exc}; {stderr.decode(errors='replace').strip()[-200:]})")
     else:
-        print(f"sossut render --captions auto, 60 s   {seconds:7.2f} s   {fraction:.2f} x clip length")
+        print(f"sossut render --captions auto, 60 s   {seconds:7.2f} s   {fraction:.2f} x clip length   "
+              f"peak RSS {peak:.0f} MB (targets < 1.0 x, < 1500 MB)")
     print()
 
 
