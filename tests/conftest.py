@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import av
 import numpy as np
@@ -14,6 +15,31 @@ import pytest
 from pipeline.ffmpeg import ffmpeg_path
 
 REPO = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+def without_hanging(call: Callable[[], T], limit: float = 60.0) -> T:
+    """Run `call` in a thread and return what it returns (or raise what it raises).
+
+    A guard against hangs (offline model look-ups must never wait on a network), not a speed
+    test: the limit is far above any normal run; speed is measured by `make bench`.
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # handed to the test thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(limit)
+    if thread.is_alive():
+        pytest.fail(f"still waiting after {limit:.0f} s: it hangs")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
 
 
 def run(*args: str) -> None:

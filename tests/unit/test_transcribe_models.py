@@ -13,6 +13,7 @@ import pytest
 from pipeline import model_store
 from pipeline.errors import TranscribeError
 from pipeline.model_store import assemble_model, model_identity
+from tests.conftest import without_hanging
 
 
 @pytest.fixture(autouse=True)
@@ -123,9 +124,7 @@ def test_model_identity_of_checkpoint_changes_with_file(tmp_path: Path) -> None:
 
 
 def test_network_probe_fails_fast_on_a_closed_port() -> None:
-    started = time.monotonic()
-    assert model_store.network_reachable("127.0.0.1", 9, timeout=2.0) is False
-    assert time.monotonic() - started < 3.0
+    assert without_hanging(lambda: model_store.network_reachable("127.0.0.1", 9, timeout=2.0)) is False
 
 
 # --- faster-whisper model resolution (no download, no real model) ------------------------------
@@ -139,10 +138,8 @@ def _load_faster(model: str) -> object:
 
 def test_named_model_offline_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    started = time.monotonic()
     with pytest.raises(TranscribeError, match="large-v3-turbo.*cannot be downloaded") as err:
-        _load_faster("large-v3-turbo")
-    assert time.monotonic() - started < 30
+        without_hanging(lambda: _load_faster("large-v3-turbo"))
     assert "--model" in err.value.hint
 
 
@@ -150,10 +147,8 @@ def test_named_model_without_network_fails_fast(monkeypatch: pytest.MonkeyPatch)
     # Nothing listens on port 9 here: the probe is refused at once, the hub is never called.
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
-    started = time.monotonic()
     with pytest.raises(TranscribeError, match="cannot be downloaded"):
-        _load_faster("small")
-    assert time.monotonic() - started < 30
+        without_hanging(lambda: _load_faster("small"))
 
 
 def test_named_model_when_probe_says_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
