@@ -291,6 +291,9 @@ def _check_values(data: dict[str, Any]) -> None:
             if (key.endswith("color") or key == "background") and isinstance(value, str):
                 if not _COLOR.match(value):
                     raise ConfigError(f"{section}.{key} must be a colour like #ff8800, not {value!r}")
+    if any(ch in get("captions.font") for ch in ",\n\r{}\\"):
+        # the family name goes into the ASS style line, where commas separate fields
+        raise ConfigError(f"captions.font must be a plain font family name, not {get('captions.font')!r}")
     if not 0.0 < get("reframe.blur_brightness") <= 1.0:
         raise ConfigError("reframe.blur_brightness must be between 0 and 1")
     if not 0.0 <= get("card.shadow_opacity") <= 1.0:

@@ -7,6 +7,7 @@ reframed, the frame rate, the loudness gain and the encoder settings.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -138,19 +139,11 @@ def make_plan(
     if media.has_audio and audio_cfg.normalize and loudness_lufs is not None and loudness_lufs > -70:
         gain = round(max(-30.0, min(30.0, audio_cfg.loudness - loudness_lufs)), 2)
     enc = settings.encoder
-    encoder = Encoder(
-        codec=enc.codec,
-        preset=enc.preset,
-        crf=enc.crf,
-        profile=enc.profile,
-        pix_fmt=enc.pix_fmt,
-        max_fps=enc.max_fps,
-        threads=enc.threads if threads is None else threads,
-        filter_threads=max(1, (threads or enc.threads or cores or os.cpu_count() or 1) // 2),
-        audio_codec=enc.audio_codec,
-        audio_bitrate=enc.audio_bitrate,
-        audio_rate=enc.audio_rate,
-    )
+    encoder = Encoder(**{
+        **dataclasses.asdict(enc),
+        "threads": enc.threads if threads is None else threads,
+        "filter_threads": max(1, (threads or enc.threads or cores or os.cpu_count() or 1) // 2),
+    })
     return RenderPlan(
         source=media.path,
         output=output,

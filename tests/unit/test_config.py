@@ -47,6 +47,7 @@ def test_user_file_overrides_only_its_keys(tmp_path: Path) -> None:
         ("[card]\nmax_lines = 0\n", "card.max_lines must be greater than 0"),
         ("[safe_zone]\ntop = 1000\nbottom = 1000\n", "safe_zone"),
         ("card = 3\n", "[card] must be a table"),
+        ('[captions]\nfont = "Noto Sans,Bold"\n', "captions.font must be a plain font family name"),
         ("[card\n", "not valid TOML"),
     ],
 )
