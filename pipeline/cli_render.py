@@ -122,22 +122,18 @@ def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: 
 def card(app: App, comment: str, user: str, avatar: Path | None, show_user: bool | None,
          keep_personal_data: bool, output: Path) -> None:
     """Draw the comment card alone, as a transparent PNG."""
-    from pipeline.card import write_card
     from pipeline.errors import InputError, OutputError
-    from pipeline.plan import card_content
-    from pipeline.reply import protect_comment
+    from pipeline.reply import comment_card
 
     if output.suffix.lower() != ".png":
         raise OutputError(f"{output}: the card is a PNG; name the output like card.png")
     if avatar is not None and not avatar.is_file():
         raise InputError(f"{avatar}: avatar image not found")
-    cleaned, warnings = protect_comment(Comment(comment, user, avatar), app.settings,
-                                        keep_personal_data=keep_personal_data)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    image, warnings = comment_card(Comment(comment, user, avatar), app.settings, output, show_user=show_user,
+                                   keep_personal_data=keep_personal_data)
     for warning in warnings:
         app.warn(warning)
-    content = card_content(cleaned, app.settings, show_user=show_user)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    image = write_card(content, app.settings.card, output)
     click.echo(f"{image.path} ({image.width}x{image.height})")
 
 

@@ -82,6 +82,19 @@ def protect_comment(comment: Comment, settings: Settings, *, keep_personal_data:
     return cleaned, warnings
 
 
+def comment_card(comment: Comment, settings: Settings, path: Path, *, show_user: bool | None = None,
+                 keep_personal_data: bool = False) -> tuple[CardImage, list[str]]:
+    """Protect the comment, decide header and avatar, and draw the card PNG at `path`.
+
+    Returns the card and the privacy/moderation warnings (kinds and positions, never values).
+    """
+    from pipeline.card import write_card
+
+    cleaned, warnings = protect_comment(comment, settings, keep_personal_data=keep_personal_data)
+    card = write_card(card_content(cleaned, settings, show_user=show_user), settings.card, path)
+    return card, warnings
+
+
 def measure_loudness(media: MediaInfo, span: tuple[float, float] | None) -> float | None:
     """Integrated loudness (LUFS) of the clip or span, None without audio."""
     if not media.has_audio:
@@ -152,12 +165,9 @@ def make_reply(
     with tempfile.TemporaryDirectory(prefix="sossut-job-") as work:
         work_dir = Path(work)
         stage("card")
-        from pipeline.card import write_card
-
-        comment, notes = protect_comment(job.comment, settings, keep_personal_data=job.keep_personal_data)
+        card, notes = comment_card(job.comment, settings, work_dir / "card.png", show_user=job.show_user,
+                                   keep_personal_data=job.keep_personal_data)
         warnings.extend(notes)
-        content = card_content(comment, settings, show_user=job.show_user)
-        card = write_card(content, settings.card, work_dir / "card.png")
         placement = place_card(card, settings, max(duration, 0.1))
         cues: list[Cue] = []
         if job.captions != "none":
