@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: demo test test-fast bench install install-test fixtures clean
+.PHONY: demo test test-fast lint bench install install-test fixtures clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,13 @@ install-test: $(VENV)/.installed-test
 demo: install
 	$(VENV)/bin/sossut demo -o out/demo.mp4
 
-test: install-test
+test: install-test lint
 	$(VENV)/bin/pytest -q
+
+# Static checks (also part of `make test`).
+lint: install-test
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/mypy --strict pipeline
 
 # Unit tests only (no ffmpeg, no model): quick while working.
 test-fast: install-test

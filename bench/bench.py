@@ -19,8 +19,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import psutil
 
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.config import load_settings  # noqa: E402
-from pipeline.ffmpeg import ffmpeg_path  # noqa: E402
+from pipeline.video.ffmpeg import ffmpeg_path  # noqa: E402
 
 SETTINGS = load_settings()
 
@@ -111,8 +111,8 @@ def bench_render(work: Path, repeat: int) -> None:
 
 def card_ms(rounds: int = 5) -> float:
     """Milliseconds to draw a 3-line card with emoji once fonts are loaded (best of `rounds`)."""
-    from pipeline.card import draw_card
-    from pipeline.model import CardContent
+    from pipeline.card.draw import draw_card
+    from pipeline.types import CardContent
 
     content = CardContent("Mitä tapahtuu lastensuojeluilmoituksen jälkeen? 🤔 " * 3, SETTINGS.card.anonymous_header)
     draw_card(content, SETTINGS.card)

@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 
 from bench.bench import ROOT, best_of, make_test_clip, measure
-from pipeline.ffmpeg import ffmpeg_path
+from pipeline.video.ffmpeg import ffmpeg_path
 
 SPEECH = ROOT / "tests" / "fixtures" / "speech"
 RECORDING_SECONDS = 300
@@ -108,7 +108,7 @@ def bench_batch(work: Path, repeat: int) -> None:
     _run(eight, work / "warm", "--jobs", "1")  # imports and page cache
     print(f"## batch: 8 clips of 5 s 1280x720 -> 1080x1920, captions none (best of {repeat}; {cores} cores)")
     for jobs in (1, 2):
-        seconds, mb = best_of(repeat, lambda: _run(eight, work / "out8", "--jobs", str(jobs)))
+        seconds, mb = best_of(repeat, lambda jobs=jobs: _run(eight, work / "out8", "--jobs", str(jobs)))
         print(f"--jobs {jobs}                              {seconds:7.2f} s   {seconds / 8:5.2f} s/video   "
               f"peak RSS {mb:7.0f} MB")
     print()
@@ -144,7 +144,7 @@ def bench_batch(work: Path, repeat: int) -> None:
           f"fresh transcript cache (best of {repeat})")
     for label, manifest in ((f"6 spans of one {RECORDING_SECONDS // 60}-min recording", spans),
                             ("6 separate clips", separate)):
-        seconds, mb = best_of(repeat, lambda: _run(manifest, work / "outs", "--jobs", "1", cache=cache))
+        seconds, mb = best_of(repeat, lambda manifest=manifest: _run(manifest, work / "outs", "--jobs", "1", cache=cache))
         transcripts = len(list((cache / "transcripts").glob("*.json")))
         print(f"{label:<38} {seconds:7.2f} s   peak RSS {mb:7.0f} MB   transcriptions {transcripts}")
     print()

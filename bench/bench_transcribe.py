@@ -36,7 +36,7 @@ TARGET_SECONDS = 60.0
 
 def speech_minute() -> np.ndarray:
     """About 60 s of speech: the spoken fixtures in turn, 0.4 s apart, repeated as needed."""
-    from pipeline.transcribe import load_audio
+    from pipeline.speech.transcribe import load_audio
 
     spoken = [p for p in sorted(SPEECH.glob("*.flac")) if json.loads(p.with_suffix(".json").read_text())["text"]]
     clips = [load_audio(p) for p in spoken]
@@ -63,7 +63,7 @@ def write_wav(path: Path, audio: np.ndarray) -> None:
 def _child(wav: Path, repeat: int, threads: int) -> None:
     """In the child: load once, transcribe `repeat` times, print JSON."""
     from pipeline.config import load_settings
-    from pipeline.transcribe import get_transcriber, load_audio, options_from_settings
+    from pipeline.speech.transcribe import get_transcriber, load_audio, options_from_settings
 
     options = options_from_settings(load_settings().transcribe, threads=threads, compute_type="int8", model="base")
     audio = load_audio(wav)
@@ -115,8 +115,8 @@ def measure_render(work: Path, repeat: int = 1) -> tuple[float, float, float]:
     Returns (seconds, fraction of 60 s, peak RSS of the process tree in MB).
     """
     from bench.bench import measure
-    from pipeline import model_store
-    from pipeline.ffmpeg import ffmpeg_path
+    from pipeline.speech import weights as model_store
+    from pipeline.video.ffmpeg import ffmpeg_path
 
     wav = work / "speech-60s.wav"
     if not wav.exists():

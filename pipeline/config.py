@@ -288,9 +288,9 @@ def _check_values(data: dict[str, Any]) -> None:
             raise ConfigError(f"{name} must not be negative, not {get(name)!r}")
     for section, values in data.items():
         for key, value in values.items():
-            if (key.endswith("color") or key == "background") and isinstance(value, str):
-                if not _COLOR.match(value):
-                    raise ConfigError(f"{section}.{key} must be a colour like #ff8800, not {value!r}")
+            is_color = (key.endswith("color") or key == "background") and isinstance(value, str)
+            if is_color and not _COLOR.match(value):
+                raise ConfigError(f"{section}.{key} must be a colour like #ff8800, not {value!r}")
     if any(ch in get("captions.font") for ch in ",\n\r{}\\"):
         # the family name goes into the ASS style line, where commas separate fields
         raise ConfigError(f"captions.font must be a plain font family name, not {get('captions.font')!r}")

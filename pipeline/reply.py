@@ -8,19 +8,26 @@ files of one job together (a temp folder, gone when the job ends, whatever happe
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pipeline.config import Settings
 from pipeline.errors import InputError
-from pipeline.loudness import integrated_loudness
-from pipeline.media import decode_audio, probe
-from pipeline.model import CardImage, Comment, Cue, MediaInfo, Transcript
-from pipeline.plan import card_content, make_plan, place_card
-from pipeline.render import check_output_path, check_writable, render
+from pipeline.types import CardImage, Comment, Cue, MediaInfo, Transcript
+from pipeline.video import (
+    card_content,
+    check_output_path,
+    check_writable,
+    decode_audio,
+    integrated_loudness,
+    make_plan,
+    place_card,
+    probe,
+    render,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +65,15 @@ def protect_comment(comment: Comment, settings: Settings, *, keep_personal_data:
 
     Returns the comment to draw and warnings that name kinds and positions, never values.
     """
-    from pipeline.moderation import (
+    from pipeline.comments import (
         SELF_HARM_HINT,
         check_comment,
+        clean_display_text,
+        describe_findings,
         describe_flags,
+        mask_personal_data,
         needs_personal_response,
     )
-    from pipeline.privacy import clean_display_text, describe_findings, mask_personal_data
 
     warnings: list[str] = []
     text = clean_display_text(comment.text, keep_newlines=True)
@@ -117,7 +126,7 @@ def transcriber_for(settings: Settings, *, vocabulary_file: Path | None = None, 
         vocabulary_file: extra domain terms (`--vocabulary FILE`).
         **overrides: `engine`, `model`, `language` from the command line (None: not given).
     """
-    from pipeline.transcribe import get_transcriber, options_from_settings, transcribe_file
+    from pipeline.speech import get_transcriber, options_from_settings, transcribe_file
 
     options = options_from_settings(settings.transcribe, vocabulary_file=vocabulary_file, **overrides)
 
@@ -198,7 +207,7 @@ def _cues(job: ReplyJob, media: MediaInfo, settings: Settings, transcribe: Trans
           warnings: list[str]) -> list[Cue]:
     """The captions of the job: transcribed (auto) or read from a file, cut to the span, checked."""
     from pipeline.captions import layout_cues, read_captions, shift_cues
-    from pipeline.privacy import describe_findings, find_personal_data_in_cues, mask_cues
+    from pipeline.comments import describe_findings, find_personal_data_in_cues, mask_cues
 
     canvas_w, safe = settings.canvas.width, settings.safe_zone
     if job.captions == "auto":
@@ -229,13 +238,7 @@ def _cues(job: ReplyJob, media: MediaInfo, settings: Settings, transcribe: Trans
 
 def _write_sidecars(cues: list[Cue], output: Path) -> None:
     """OUTPUT.srt and OUTPUT.vtt beside the video (temp file + rename, like the video)."""
-    from pipeline.captions import write_subtitles
+    from pipeline.captions import SIDECAR_SUFFIXES, write_subtitles
 
-    for suffix in (".srt", ".vtt"):
-        target = output.with_suffix(suffix)
-        tmp = target.with_name(f".{target.stem}.partial{suffix}")
-        try:
-            write_subtitles(cues, tmp)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+    for suffix in SIDECAR_SUFFIXES:
+        write_subtitles(cues, output.with_suffix(suffix))

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import av
 import numpy as np
 import pytest
 
-from pipeline.ffmpeg import ffmpeg_path
+from pipeline.video.ffmpeg import ffmpeg_path
 
 REPO = Path(__file__).resolve().parent.parent
 T = TypeVar("T")

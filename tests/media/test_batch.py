@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
-from pipeline.batch import STATE_NAME, BatchOptions, available_cores, run_batch
-from pipeline.cli_batch import batch
+from pipeline.batch.manifest import load_manifest
+from pipeline.batch.run import STATE_NAME, BatchOptions, available_cores, run_batch
+from pipeline.cli.batch import batch
 from pipeline.config import load_settings
-from pipeline.manifest import load_manifest
-from pipeline.model import Segment, Transcript, Word
+from pipeline.types import Segment, Transcript, Word
 from tests.conftest import make_clip, probe_output
 
 pytestmark = pytest.mark.media

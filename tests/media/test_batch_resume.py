@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pipeline.batch import STATE_NAME
+from pipeline.batch.run import STATE_NAME
 from tests.conftest import REPO, make_clip, probe_output
 
 pytestmark = pytest.mark.media

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.batch import BatchOptions, run_batch
+from pipeline.batch.manifest import load_manifest
+from pipeline.batch.run import BatchOptions, run_batch
 from pipeline.config import load_settings
-from pipeline.manifest import load_manifest
 from tests.conftest import REPO, run
 from tests.media.test_batch import srt_cues
 

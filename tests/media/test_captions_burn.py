@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.captions import read_captions
+from pipeline.captions.write import read_captions
 from pipeline.config import load_settings
-from pipeline.model import Comment
 from pipeline.reply import ReplyJob, make_reply
+from pipeline.types import Comment
 from tests.conftest import frame_at, make_clip, probe_output
 
 pytestmark = pytest.mark.media
@@ -66,7 +66,7 @@ def test_sidecars_are_written_and_read_back(awkward: Path) -> None:
     srt, vtt = out.with_suffix(".srt"), out.with_suffix(".vtt")
     assert srt.is_file() and vtt.is_file()
     for path in (srt, vtt):
-        cues = read_captions(path)
+        cues = read_captions(path, SETTINGS.captions, 1080, SETTINGS.safe_zone)
         assert [round(c.start, 2) for c in cues] == [0.2, 1.9]
         assert "Lastensuojelu" in cues[0].text and "Toinen rivi" in cues[1].text
         assert "<font" not in cues[1].text

@@ -150,7 +150,7 @@ def test_interrupted_render_leaves_nothing(tmp_path: Path, how: str) -> None:
 
 
 def test_sossut_ffmpeg_chooses_the_binary(broken: dict[str, Path], tmp_path: Path) -> None:
-    from pipeline.ffmpeg import ffmpeg_path
+    from pipeline.video.ffmpeg import ffmpeg_path
 
     base = [sys.executable, "-m", "pipeline", "render", str(broken["good"]), "--comment", "x", "--captions", "none"]
     env = {**os.environ, "SOSSUT_FFMPEG": str(tmp_path / "no-such-ffmpeg")}

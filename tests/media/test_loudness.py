@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.ffmpeg import ffmpeg_path
-from pipeline.loudness import integrated_loudness
-from pipeline.media import decode_audio
+from pipeline.video.ffmpeg import ffmpeg_path
+from pipeline.video.loudness import integrated_loudness
+from pipeline.video.media import decode_audio
 from tests.conftest import REPO, run
 
 pytestmark = pytest.mark.media

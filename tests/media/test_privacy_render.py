@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from pipeline.config import load_settings
-from pipeline.model import Comment
-from pipeline.plan import card_content
 from pipeline.reply import ReplyJob, make_reply, protect_comment
+from pipeline.types import Comment
+from pipeline.video.plan import card_content
 from tests.conftest import make_clip
 
 SETTINGS = load_settings()
@@ -62,7 +62,7 @@ def test_rendered_reply_and_logs_hold_no_personal_data(tmp_path: Path, caplog: p
 
 
 def test_card_png_carries_no_text_metadata(tmp_path: Path) -> None:
-    from pipeline.card import write_card
+    from pipeline.card.draw import write_card
 
     cleaned, _ = protect_comment(COMMENT, SETTINGS)
     card = write_card(card_content(cleaned, SETTINGS), SETTINGS.card, tmp_path / "card.png")

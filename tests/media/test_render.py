@@ -10,12 +10,12 @@ import pytest
 from PIL import Image
 
 from pipeline.config import load_settings
-from pipeline.loudness import integrated_loudness
-from pipeline.media import decode_audio, probe
-from pipeline.model import Comment
-from pipeline.plan import make_plan
-from pipeline.render import render
 from pipeline.reply import ReplyJob, make_reply
+from pipeline.types import Comment
+from pipeline.video.loudness import integrated_loudness
+from pipeline.video.media import decode_audio, probe
+from pipeline.video.plan import make_plan
+from pipeline.video.render import render
 from tests.conftest import frame_at, probe_output, top_level_atoms
 
 pytestmark = pytest.mark.media
@@ -105,8 +105,8 @@ def test_reframe_modes_differ_as_they_should(clips, tmp_path: Path) -> None:
 
 
 def _card_and_frame(clips, tmp_path: Path, reframe: str = "fit") -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    from pipeline.card import write_card
-    from pipeline.plan import card_content, place_card
+    from pipeline.card.draw import write_card
+    from pipeline.video.plan import card_content, place_card
 
     clip = clips("landscape")
     out = reply(clip, tmp_path / "card.mp4", reframe=reframe)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from pipeline.config import load_settings
-from pipeline.model import Comment
 from pipeline.reply import ReplyJob, make_reply
+from pipeline.types import Comment
 from tests.conftest import frame_at, make_clip, run
 
 pytestmark = pytest.mark.media

@@ -8,9 +8,9 @@ from pathlib import Path
 import pysubs2
 import pytest
 
-from pipeline.captions import layout_cues, write_ass
+from pipeline.captions.write import layout_cues, write_ass
 from pipeline.config import load_settings
-from pipeline.transcribe import get_transcriber, load_audio, options_from_settings
+from pipeline.speech.transcribe import get_transcriber, load_audio, options_from_settings
 from tests.model.test_transcribe_model import SPOKEN, normalise
 from tests.unit.test_captions_ass import HIGHLIGHT_OFF, HIGHLIGHT_ON, OUR_TAGS, event_at, highlighted
 

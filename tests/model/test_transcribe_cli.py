@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.captions import read_captions
+from pipeline.captions.write import read_captions
+from pipeline.config import load_settings
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.model
@@ -26,7 +27,7 @@ def test_transcribe_writes_srt_and_json(tmp_path: Path) -> None:
     srt = tmp_path / "ilmoitus.srt"
     result = sossut("transcribe", str(SPEECH / "ilmoitus.flac"), "-o", str(srt))
     assert result.returncode == 0, result.stderr
-    cues = read_captions(srt)
+    cues = read_captions(srt, load_settings().captions, 1080, load_settings().safe_zone)
     text = " ".join(c.text for c in cues).lower()
     assert cues and "lastensuojeluilmoitu" in text
     assert all(len(c.text.split("\n")) <= 2 for c in cues)

@@ -21,10 +21,9 @@ import jiwer
 import numpy as np
 import pytest
 
-from pipeline import model_store
 from pipeline.config import load_settings
-from pipeline.model import Transcript
-from pipeline.transcribe import (
+from pipeline.speech import weights as model_store
+from pipeline.speech.transcribe import (
     TranscribeOptions,
     Transcriber,
     get_transcriber,
@@ -32,6 +31,7 @@ from pipeline.transcribe import (
     options_from_settings,
     transcribe_file,
 )
+from pipeline.types import Transcript
 
 pytestmark = pytest.mark.model
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.captions import ass_text, layout_cues, write_ass
-from pipeline.model import Cue, Word
+from pipeline.captions.write import ass_text, layout_cues, write_ass
+from pipeline.types import Cue, Word
 from tests.unit.test_captions_layout import SAFE, STYLE, speak, transcript, word_streams
 
 CANVAS = (1080, 1920)

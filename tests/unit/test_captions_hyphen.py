@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.captions_hyphen import VOWELS, hyphen_points, hyphenate
+from pipeline.captions.hyphen import VOWELS, hyphen_points, hyphenate
 
 
 @pytest.mark.parametrize(

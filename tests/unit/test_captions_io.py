@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from pipeline.captions import (
+from pipeline.captions.write import (
     export_transcript,
     layout_cues,
     read_caption_source,
@@ -19,7 +19,7 @@ from pipeline.captions import (
     write_subtitles,
 )
 from pipeline.errors import InputError, OutputError
-from pipeline.model import Cue, Transcript, Word
+from pipeline.types import Cue, Transcript, Word
 from tests.unit.test_captions_layout import SAFE, STYLE, speak, transcript, word_streams
 
 TEXT = "Hei kaikki! Tänään puhutaan siitä, miten lastensuojeluilmoitus tehdään. Äiti ja isä, kuunnelkaa."
@@ -44,7 +44,7 @@ def test_subtitles_round_trip(tmp_path: Path, suffix: str) -> None:
     cues = sample_cues()
     path = tmp_path / f"captions{suffix}"
     write_subtitles(cues, path)
-    back = read_captions(path)
+    back = read_captions(path, STYLE, 1080, SAFE)
     assert_same_cues(cues, back)
     # Word times are spread over each cue by characters, in order and inside the cue.
     for cue in back:
@@ -60,10 +60,10 @@ def test_random_cues_round_trip_through_srt_vtt_json(tmp_path: Path, words: list
     for suffix in (".srt", ".vtt"):
         path = tmp_path / f"c{suffix}"
         write_subtitles(cues, path)
-        assert_same_cues(cues, read_captions(path))
+        assert_same_cues(cues, read_captions(path, STYLE, 1080, SAFE))
     path = tmp_path / "c.json"
     write_json(cues, path)
-    assert read_captions(path) == cues
+    assert read_captions(path, STYLE, 1080, SAFE) == cues
 
 
 @pytest.mark.parametrize("suffix", [".srt", ".vtt"])
@@ -75,7 +75,7 @@ def test_special_characters_survive_subtitle_round_trip(tmp_path: Path, suffix: 
     text = path.read_text(encoding="utf-8")
     if suffix == ".vtt":
         assert "&lt;3 &amp; &lt;b&gt;" in text  # VTT must escape markup characters
-    back = read_captions(path)
+    back = read_captions(path, STYLE, 1080, SAFE)
     assert back[0].lines == lines
 
 
@@ -93,7 +93,6 @@ def test_transcript_json_is_read_and_laid_out(tmp_path: Path) -> None:
     write_json(tr, path)
     assert read_caption_source(path) == tr
     assert read_captions(path, STYLE, 1080, SAFE) == layout_cues(tr, STYLE, 1080, SAFE)
-    assert read_captions(path) == layout_cues(tr, STYLE, 1080, SAFE)  # default settings
 
 
 def test_design_md_transcript_json(tmp_path: Path) -> None:
@@ -114,7 +113,7 @@ def test_our_ass_reads_back_as_the_same_cues(tmp_path: Path) -> None:
     cues = sample_cues()
     path = tmp_path / "captions.ass"
     write_ass(cues, path, STYLE, (1080, 1920), SAFE)
-    back = read_captions(path)
+    back = read_captions(path, STYLE, 1080, SAFE)
     assert_same_cues(cues, back)
     for a, b in zip(cues, back):  # word starts come back from the highlight windows
         assert [w.word for w in a.words] == [w.word for w in b.words]
@@ -131,7 +130,7 @@ def test_foreign_srt_markup_is_stripped(tmp_path: Path) -> None:
         "\ufeff1\r\n00:00:01,000 --> 00:00:02,500\r\n<font color=\"#ff0000\">Hei</font> <b>kaikki</b>!\r\n\r\n"
         "2\r\n00:00:03,000 --> 00:00:05,000\r\n{\\an8}Se maksoi\r\n100\r\n".encode()
     )
-    cues = read_captions(path)
+    cues = read_captions(path, STYLE, 1080, SAFE)
     assert [c.lines for c in cues] == [("Hei kaikki!",), ("Se maksoi", "100")]
     assert (cues[1].start, cues[1].end) == (3.0, 5.0)
     assert [w.word for w in cues[1].words] == ["Se", "maksoi", "100"]
@@ -145,7 +144,7 @@ def test_foreign_vtt(tmp_path: Path) -> None:
         "01:00:00.000 --> 01:00:01.250\n<v Puhuja>Loppu</v>\n",
         encoding="utf-8",
     )
-    cues = read_captions(path)
+    cues = read_captions(path, STYLE, 1080, SAFE)
     assert [c.lines for c in cues] == [("Moi & tervetuloa",), ("Loppu",)]
     assert cues[1].start == 3600.0 and cues[1].end == 3601.25
 
@@ -158,7 +157,7 @@ def test_overlapping_and_unsorted_cues_are_tidied(tmp_path: Path) -> None:
         "5\n00:00:08,000 --> 00:00:09,000\n\n",
         encoding="utf-8",
     )
-    cues = read_captions(path)
+    cues = read_captions(path, STYLE, 1080, SAFE)
     assert [(c.start, c.end, c.lines) for c in cues] == [
         (1.0, 3.0, ("eka",)), (3.0, 5.0, ("toka",)), (5.0, 6.0, ("kolmas",))
     ]
@@ -172,12 +171,12 @@ def test_bad_caption_files_raise_input_error(tmp_path: Path, name: str, content:
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     with pytest.raises(InputError):
-        read_captions(path)
+        read_captions(path, STYLE, 1080, SAFE)
 
 
 def test_missing_caption_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not found"):
-        read_captions(tmp_path / "puuttuu.srt")
+        read_captions(tmp_path / "puuttuu.srt", STYLE, 1080, SAFE)
 
 
 # --- transcribe -o and cutting ------------------------------------------------------------------
@@ -191,7 +190,7 @@ def test_export_transcript_by_suffix(tmp_path: Path, suffix: str) -> None:
     if suffix == ".json":
         assert Transcript.from_json(path.read_text(encoding="utf-8")) == tr
     else:
-        assert_same_cues(read_captions(path), layout_cues(tr, STYLE, 1080, SAFE))
+        assert_same_cues(read_captions(path, STYLE, 1080, SAFE), layout_cues(tr, STYLE, 1080, SAFE))
 
 
 def test_export_unknown_suffix(tmp_path: Path) -> None:

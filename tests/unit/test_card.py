@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageColor
 
-from pipeline import card as card_mod
-from pipeline import card_text
-from pipeline.card import avatar_color, draw_card, missing_glyphs, shadow_margin, write_card
+from pipeline.card import draw as card_mod
+from pipeline.card import text as card_text
+from pipeline.card.draw import avatar_color, draw_card, missing_glyphs, shadow_margin, write_card
 from pipeline.config import FONTS_DIR, CardSettings, load_settings
 from pipeline.errors import InputError, OutputError
-from pipeline.model import CardContent
+from pipeline.types import CardContent
 
 HEADER = "Vastaa käyttäjän @mikko kommenttiin"
 FINNISH_400 = (

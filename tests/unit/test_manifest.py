@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.manifest import (
+from pipeline.batch.manifest import (
     default_output_name,
     load_manifest,
     parse_bool,
     parse_time,
     read_records,
 )
+from pipeline.errors import InputError
 
 
 @pytest.fixture()

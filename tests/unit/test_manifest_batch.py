@@ -14,21 +14,21 @@ from typing import Any
 
 import pytest
 
-from pipeline import batch
-from pipeline.batch import BatchOptions, _schedule, default_jobs, run_batch
-from pipeline.batch_state import (
+from pipeline.batch import run as batch
+from pipeline.batch.manifest import Manifest, ManifestRow, load_manifest
+from pipeline.batch.run import BatchOptions, _schedule, default_jobs, run_batch
+from pipeline.batch.state import (
     BatchReport,
     already_done,
     fingerprints,
     remove_partials,
     write_report,
 )
-from pipeline.batch_worker import RowResult, TranscribeOutcome, run_row, transcribe_clip
+from pipeline.batch.worker import RowResult, TranscribeOutcome, run_row, transcribe_clip
 from pipeline.config import load_settings
 from pipeline.errors import InputError, OutputError
-from pipeline.manifest import Manifest, ManifestRow, load_manifest
-from pipeline.model import Transcript
-from pipeline.transcribe import TranscribeOptions
+from pipeline.speech.transcribe import TranscribeOptions
+from pipeline.types import Transcript
 
 SETTINGS = load_settings()
 
@@ -204,8 +204,8 @@ def test_report_files(tmp_path: Path) -> None:
 def test_live_display_shows_counts_and_running_stages() -> None:
     from rich.console import Console
 
-    from pipeline.batch import BatchEvent
-    from pipeline.cli_batch import LiveDisplay
+    from pipeline.batch.run import BatchEvent
+    from pipeline.cli.batch import LiveDisplay
 
     console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
     display = LiveDisplay(3, console=console)

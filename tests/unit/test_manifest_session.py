@@ -6,10 +6,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from pipeline.cli_batch import suggest
-from pipeline.manifest import load_manifest
-from pipeline.model import Segment, Transcript, Word
-from pipeline.session import draft_csv, format_clock, suggest_spans
+from pipeline.batch.manifest import load_manifest
+from pipeline.batch.session import draft_csv, format_clock, suggest_spans
+from pipeline.cli.batch import suggest
+from pipeline.types import Segment, Transcript, Word
 
 
 def speech(*parts: tuple[float, str], word_seconds: float = 0.5) -> Transcript:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.moderation import (
+from pipeline.comments.moderation import (
     LISTS_DIR,
     Flag,
     check_comment,
@@ -20,6 +19,7 @@ from pipeline.moderation import (
     needs_personal_response,
     read_comments_file,
 )
+from pipeline.errors import InputError
 
 
 def categories(text: str) -> list[str]:

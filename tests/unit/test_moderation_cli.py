@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from pipeline.cli_comments import COMMANDS, comments
-from pipeline.moderation import SELF_HARM_HINT
+from pipeline.cli.comments import COMMANDS, comments
+from pipeline.comments.moderation import SELF_HARM_HINT
 
 COMMENTS = [
     "Hyvä video, kiitos!",
@@ -41,7 +41,7 @@ def assert_report(code: int, output: str) -> None:
 
 
 def test_commands_list() -> None:
-    assert COMMANDS == [comments]
+    assert [comments] == COMMANDS
 
 
 def test_txt(tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_empty_file(tmp_path: Path) -> None:
 def test_missing_file_is_one_line_and_exit_1(tmp_path: Path) -> None:
     result = CliRunner().invoke(comments, ["check", str(tmp_path / "puuttuu.csv")])
     assert result.exit_code == 1
-    assert result.output.strip().splitlines() == [f"error: {tmp_path / 'puuttuu.csv'}: file not found"]
+    assert result.output.strip().splitlines() == [f"error: {tmp_path / 'puuttuu.csv'}: comments file not found"]
 
 
 def test_bad_csv_is_exit_1(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ import pytest
 
 from pipeline.config import load_settings
 from pipeline.errors import InputError, OutputError
-from pipeline.model import CardImage, Comment, MediaInfo
-from pipeline.plan import card_content, make_plan, output_fps, place_card
-from pipeline.render import build_args, check_output_path
+from pipeline.types import CardImage, Comment, MediaInfo
+from pipeline.video.plan import card_content, make_plan, output_fps, place_card
+from pipeline.video.render import build_args, check_output_path
 
 SETTINGS = load_settings()
 MEDIA = MediaInfo(path=Path("/clips/in.mp4"), duration=10.0, width=1920, height=1080, rotation=0,

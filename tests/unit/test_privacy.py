@@ -6,8 +6,7 @@ import logging
 
 import pytest
 
-from pipeline.model import Cue, Word
-from pipeline.privacy import (
+from pipeline.comments.privacy import (
     KINDS,
     Finding,
     clean_display_text,
@@ -17,7 +16,7 @@ from pipeline.privacy import (
     mask_cues,
     mask_personal_data,
 )
-
+from pipeline.types import Cue, Word
 
 CHECK_CHARS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 
@@ -273,7 +272,7 @@ def test_values_never_reach_logs_or_output(caplog: pytest.LogCaptureFixture, cap
     text = "Mun tiedot: " + ", ".join(SECRETS)
     result = mask_personal_data(text)
     describe = describe_findings(result.findings)
-    cues = [Cue(0.0, 2.0, ("soita 040 123 4567",), tuple(Word(w, 0.0, 1.0) for w in "soita 040 123 4567".split()))]
+    cues = [Cue(0.0, 2.0, ("soita 040 123 4567",), tuple(Word(w, 0.0, 1.0) for w in ["soita", "040", "123", "4567"]))]
     masked_cues, _ = mask_cues(cues)
     out, err = capsys.readouterr()
     for value in SECRETS:

@@ -8,7 +8,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.privacy import clean_display_text, find_personal_data, mask_personal_data
+from pipeline.comments.privacy import clean_display_text, find_personal_data, mask_personal_data
 
 CHECK_CHARS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 SIGNS = {1800: "+", 1900: "-YXWVU", 2000: "ABCDEF"}  # the 2023 reform added B-F and U-Y

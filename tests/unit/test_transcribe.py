@@ -11,11 +11,10 @@ import av
 import numpy as np
 import pytest
 
-from pipeline import transcribe
 from pipeline.config import load_settings
 from pipeline.errors import InputError
-from pipeline.model import Segment, Transcript, Word
-from pipeline.transcribe import (
+from pipeline.speech import transcribe
+from pipeline.speech.transcribe import (
     TranscribeOptions,
     load_audio,
     options_from_settings,
@@ -24,6 +23,7 @@ from pipeline.transcribe import (
     transcript_cache_path,
     vocabulary_prompt,
 )
+from pipeline.types import Segment, Transcript, Word
 
 
 @pytest.fixture(autouse=True)

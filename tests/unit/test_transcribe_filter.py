@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.model import Segment, Word
-from pipeline.speech_filter import SegmentStats, drop_non_speech, is_credit_phrase, non_speech_reason, span_rms
+from pipeline.speech.hallucinations import SegmentStats, drop_non_speech, is_credit_phrase, non_speech_reason, span_rms
+from pipeline.types import Segment, Word
 
 RATE = 16000
 SURE = SegmentStats(no_speech_prob=0.02, avg_logprob=-0.3, compression_ratio=1.2)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import model_store
 from pipeline.errors import TranscribeError
-from pipeline.model_store import assemble_model, model_identity
+from pipeline.speech import weights as model_store
+from pipeline.speech.weights import assemble_model, model_identity
 from tests.conftest import without_hanging
 
 
@@ -131,7 +131,7 @@ def test_network_probe_fails_fast_on_a_closed_port() -> None:
 
 
 def _load_faster(model: str) -> object:
-    from pipeline.transcribe_engines import FasterWhisperTranscriber
+    from pipeline.speech.engines import FasterWhisperTranscriber
 
     return FasterWhisperTranscriber(model)
 

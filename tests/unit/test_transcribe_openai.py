@@ -12,16 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import model_store
 from pipeline.errors import TranscribeError
-from pipeline.model import Transcript
+from pipeline.speech import weights as model_store
+from pipeline.speech.transcribe import TranscribeOptions
+from pipeline.types import Transcript
 from tests.conftest import without_hanging
-from pipeline.transcribe import TranscribeOptions
 
 torch = pytest.importorskip("torch", reason="openai-whisper extra not installed")
 whisper = pytest.importorskip("whisper", reason="openai-whisper extra not installed")
 
-from pipeline.transcribe_engines import OpenAIWhisperTranscriber  # noqa: E402
+from pipeline.speech.engines import OpenAIWhisperTranscriber  # noqa: E402
 
 TINY_DIMS = {
     "n_mels": 80,

@@ -1,0 +1,303 @@
+"""Batch: a checked manifest -> many reply videos in parallel, a report, and resume.
+
+`run_batch(manifest, settings, options)` takes the rows of `pipeline.batch.manifest.load_manifest`,
+runs `make_reply` for each in worker processes (`pipeline.batch.worker`) or on a Dask cluster,
+and returns a `BatchReport` (also written as `report.json` and `report.csv` in the out dir).
+
+- One bad row fails alone with its reason; the rest go on.
+- Rows that cut one long recording with `start`/`end` share one transcription: the recording
+  is transcribed once, in one worker, before its rows are handed out.
+- Each finished row is recorded in `OUT_DIR/.sossut-batch.json` (written atomically) with a
+  fingerprint of everything that makes its video; `resume=True` skips rows whose fingerprint
+  and output are unchanged. Videos are written to a temp name and renamed, so a batch killed
+  at any moment leaves finished videos and no partial files once it is run again.
+- On Dask, the workers must reach the clips and the out dir at the same paths (a shared
+  filesystem); results come back to this process, which alone writes state and report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import os
+import queue
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pipeline.batch.manifest import Manifest, ManifestRow, path_key
+from pipeline.batch.state import (
+    LOCK_NAME,
+    REPORT_CSV,
+    REPORT_JSON,
+    STATE_NAME,
+    BatchReport,
+    already_done,
+    fingerprints,
+    out_dir_lock,
+    read_state,
+    record_row,
+    remove_partials,
+    write_report,
+)
+from pipeline.batch.worker import (
+    DaskPool,
+    LocalPool,
+    RowResult,
+    TranscribeOutcome,
+    WorkerSetup,
+    run_row,
+    transcribe_clip,
+)
+from pipeline.config import Settings
+from pipeline.errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["LOCK_NAME", "REPORT_CSV", "REPORT_JSON", "STATE_NAME", "BatchEvent", "BatchOptions", "BatchReport",
+           "RowResult", "available_cores", "default_jobs", "run_batch"]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOptions:
+    """How to run a batch (the CLI's options)."""
+
+    jobs: int | None = None  # worker processes; None: config batch.jobs, 0 there = `default_jobs()`
+    resume: bool = False
+    skip_invalid: bool = False
+    executor: Literal["local", "dask"] = "local"
+    scheduler: str | None = None  # Dask scheduler address; None: start a LocalCluster
+    engine: str | None = None  # speech options for captions = auto; None: config
+    model: str | None = None
+    language: str | None = None
+    vocabulary_file: Path | None = None
+    sidecar: bool = False  # also write OUTPUT.srt / OUTPUT.vtt
+    cache_transcripts: bool = True
+    debug: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BatchEvent:
+    """What the batch tells its caller while it runs.
+
+    kind: "plan" (rows decided: `to_run`, `skipped`), "stage" (a task began a stage),
+    "progress" (encode fraction of a row), "transcribed" (a shared recording, `label`),
+    "finished" (a row's `result`).
+    Row 0 is the transcription of a shared recording (`label` is its name).
+    """
+
+    kind: str
+    row: int = 0
+    label: str = ""
+    stage: str = ""
+    fraction: float = 0.0
+    result: RowResult | None = None
+    to_run: int = 0
+    skipped: tuple[int, ...] = ()
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def available_memory() -> int | None:
+    """Bytes of RAM free for new work (Linux MemAvailable), None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def default_jobs(memory_per_job_gb: float = 1.5) -> int:
+    """What the machine affords: max(1, min(cores // 2, free RAM / memory per job))."""
+    cores = available_cores()
+    free = available_memory()
+    by_memory = int(free / (memory_per_job_gb * 2**30)) if free else cores
+    return max(1, min(cores // 2, by_memory))
+
+
+def resolve_jobs(options: BatchOptions, settings: Settings) -> int:
+    """The number of worker processes for `options` (explicit, config, or machine default).
+
+    Raises:
+        ConfigError: a negative batch.jobs or memory_per_job in the config.
+    """
+    if options.jobs is not None:
+        return max(1, options.jobs)
+    cfg = settings.batch
+    if cfg.jobs < 0 or cfg.memory_per_job <= 0 or cfg.max_tasks_per_child < 0:
+        raise ConfigError("batch.jobs and batch.max_tasks_per_child must not be negative, "
+                          "batch.memory_per_job must be greater than 0")
+    return cfg.jobs or default_jobs(cfg.memory_per_job)
+
+
+def run_batch(
+    manifest: Manifest,
+    settings: Settings,
+    options: BatchOptions = BatchOptions(),
+    *,
+    on_event: Callable[[BatchEvent], None] | None = None,
+    transcriber_factory: Callable[[Any], Any] | None = None,
+) -> BatchReport:
+    """Make every row's video; one failing row does not stop the others.
+
+    Args:
+        manifest: from `load_manifest`; its invalid rows are reported as "invalid".
+        settings: style and encoder values.
+        options: jobs, resume, executor...
+        on_event: told of stages, progress and finished rows (called in this thread).
+        transcriber_factory: TranscribeOptions -> Transcriber, called once per worker on its
+            first captions=auto row; default `pipeline.speech.transcribe.get_transcriber`. Must be
+            picklable (a module-level function) to reach the worker processes.
+
+    Returns:
+        Every row's result, in row order. `report.json`/`report.csv` are in the out dir.
+
+    Raises:
+        InputError: the manifest has invalid rows and `skip_invalid` is off.
+        OutputError: the out dir cannot be written or another batch is writing to it.
+        PipelineError: the executor cannot start (Dask missing or unreachable).
+    """
+    from pipeline.speech import get_transcriber, options_from_settings
+
+    if manifest.invalid and not options.skip_invalid:
+        listed = "; ".join(f"row {p.row}: {p.reason}" for p in manifest.invalid)
+        raise InputError(f"{len(manifest.invalid)} invalid rows in {manifest.path.name}: {listed}",
+                         hint="fix them, or run with --skip-invalid to make the others")
+    emit = on_event or (lambda event: None)
+    started = time.monotonic()
+    out_dir = manifest.out_dir.resolve()
+    jobs = resolve_jobs(options, settings)
+    threads = max(1, available_cores() // jobs) if options.executor == "local" else None
+    overrides: dict[str, Any] = dict(engine=options.engine, model=options.model, language=options.language)
+    if threads is not None:
+        overrides["threads"] = threads
+    speech = options_from_settings(settings.transcribe, vocabulary_file=options.vocabulary_file, **overrides)
+    with out_dir_lock(out_dir):
+        remove_partials(out_dir, manifest.rows)
+        state = read_state(out_dir)
+        prints = fingerprints(manifest.rows, settings, speech, sidecar=options.sidecar)
+        skipped = [r for r in manifest.rows if options.resume and already_done(r, prints[r.row], state)]
+        skipped_rows = {r.row for r in skipped}
+        to_run = [r for r in manifest.rows if r.row not in skipped_rows]
+        results = [RowResult(p.row, "invalid", p.clip, "", error=p.reason) for p in manifest.invalid]
+        results += [RowResult(r.row, "skipped", str(r.clip), r.output_name, error="") for r in skipped]
+        emit(BatchEvent("plan", to_run=len(to_run), skipped=tuple(r.row for r in skipped)))
+        setup = WorkerSetup(settings=settings, transcribe_options=speech, threads=threads,
+                            transcriber_factory=transcriber_factory or get_transcriber,
+                            cache_transcripts=options.cache_transcripts, sidecar=options.sidecar,
+                            debug=options.debug, topic=f"sossut-batch-{uuid.uuid4().hex}")
+        try:
+            if to_run:
+                by_number = {r.row: r for r in to_run}
+                # closing(): an interrupt ends the workers before the partial files are removed.
+                with closing(_run(to_run, setup, options, jobs, settings, emit)) as finished:
+                    for result in finished:
+                        row = by_number[result.row]
+                        record_row(out_dir, state, row, result, prints[row.row])
+                        results.append(result)
+                        emit(BatchEvent("finished", row=result.row, label=row.clip.name, result=result))
+        finally:
+            remove_partials(out_dir, to_run)
+        report = BatchReport(tuple(sorted(results, key=lambda r: r.row)), out_dir, time.monotonic() - started, jobs)
+        write_report(report, manifest)
+    return report
+
+
+def _run(rows: list[ManifestRow], setup: WorkerSetup, options: BatchOptions, jobs: int, settings: Settings,
+         emit: Callable[[BatchEvent], None]) -> Generator[RowResult, None, None]:
+    pool: LocalPool | DaskPool
+    if options.executor == "dask":
+        pool = DaskPool(options.scheduler, setup, jobs)
+    else:
+        pool = LocalPool(jobs, dataclasses.replace(setup, topic=""), settings.batch.max_tasks_per_child)
+    clean = False
+    try:
+        yield from _schedule(rows, pool, emit)
+        clean = True
+    finally:
+        # Interrupted (Ctrl-C, SIGTERM) or failed: end the workers and their ffmpeg now.
+        pool.close(kill=not clean)
+
+
+def _schedule(rows: list[ManifestRow], pool: LocalPool | DaskPool,
+              emit: Callable[[BatchEvent], None]) -> Iterator[RowResult]:
+    """Hand tasks to the pool, at most `pool.window` at a time; yield results as they come.
+
+    A recording cut by several captions=auto rows is transcribed first (one task); its rows
+    are handed out with the transcript when it arrives.
+    """
+    by_clip: dict[str, list[ManifestRow]] = {}
+    for row in rows:
+        if row.captions == "auto":
+            by_clip.setdefault(path_key(row.clip), []).append(row)
+    shared = {key: group for key, group in by_clip.items() if len(group) > 1}
+    ready: deque[tuple[Any, ...]] = deque(("transcribe", group[0].clip, key) for key, group in shared.items())
+    shared_rows = {r.row for group in shared.values() for r in group}
+    ready.extend(("row", r, None) for r in rows if r.row not in shared_rows)
+    done: queue.SimpleQueue[int] = queue.SimpleQueue()
+    inflight: dict[int, tuple[tuple[Any, ...], Any]] = {}
+    ids = iter(range(1, 1 << 62))
+
+    def forward_events() -> None:
+        for kind, row, label, stage, fraction in pool.events():
+            emit(BatchEvent(kind, row=row, label=label, stage=stage, fraction=fraction))
+
+    while ready or inflight:
+        while ready and len(inflight) < pool.window:
+            task = ready.popleft()
+            task_id = next(ids)
+            if task[0] == "transcribe":
+                future = pool.submit(transcribe_clip, task[1])
+            else:
+                future = pool.submit(run_row, task[1], task[2])
+            inflight[task_id] = (task, future)
+            future.add_done_callback(functools.partial(_put, done, task_id))
+        forward_events()
+        try:
+            task_id = done.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        task, future = inflight.pop(task_id)
+        forward_events()
+        try:
+            value = future.result()
+        except BaseException as exc:  # the worker died, or Dask lost the task
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            pool.lost(exc)
+            value = _lost(task, exc)
+        if task[0] == "transcribe":
+            emit(BatchEvent("transcribed", label=task[1].name, fraction=value.seconds))
+            ready.extendleft(("row", r, value) for r in reversed(shared[task[2]]))
+        else:
+            yield value
+
+
+def _put(done: queue.SimpleQueue[int], task_id: int, future: Any) -> None:
+    done.put(task_id)
+
+
+def _lost(task: tuple[Any, ...], exc: BaseException) -> RowResult | TranscribeOutcome:
+    reason = f"the worker stopped unexpectedly ({type(exc).__name__}: {exc})".replace(" ()", "")
+    hint = "the machine may be out of memory: try fewer --jobs, then run again with --resume"
+    if task[0] == "transcribe":
+        return TranscribeOutcome(task[1], None, reason, hint)
+    row: ManifestRow = task[1]
+    return RowResult(row.row, "failed", str(row.clip), row.output_name, error=reason, hint=hint)

@@ -1,0 +1,208 @@
+"""The batch's files in the out dir: a lock, the resume state, row fingerprints, the report.
+
+- `.sossut-batch.lock`: one batch at a time per out dir (flock; released even on SIGKILL).
+- `.sossut-batch.json`: each finished row's fingerprint (sha256 over everything that makes its
+  video) and output size, rewritten atomically after every row; `--resume` trusts a row only
+  when both still match.
+- `report.json` and `report.csv` (semicolon + BOM for Excel in a Finnish locale): every row's
+  status, output, seconds, error and warnings.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+from pipeline.batch.manifest import Manifest, ManifestRow
+from pipeline.batch.worker import RowResult
+from pipeline.config import Settings
+from pipeline.errors import OutputError
+from pipeline.files import atomic_write
+
+log = logging.getLogger(__name__)
+
+STATE_NAME = ".sossut-batch.json"
+LOCK_NAME = ".sossut-batch.lock"
+REPORT_JSON = "report.json"
+REPORT_CSV = "report.csv"
+REPORT_FIELDS = ("row", "status", "clip", "output", "seconds", "error", "warnings")
+_STATE_VERSION = 1
+_EDGE_BYTES = 1 << 20  # the clip fingerprint reads its first and last MB
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    results: tuple[RowResult, ...]
+    out_dir: Path
+    seconds: float
+    jobs: int
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def failed(self) -> list[RowResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+
+@contextmanager
+def out_dir_lock(out_dir: Path) -> Iterator[None]:
+    """One batch at a time per out dir (the lock goes with the process, even on SIGKILL)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(out_dir / LOCK_NAME, "a+b")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:
+        raise OutputError(f"{out_dir}: cannot write to the out dir ({exc.strerror})",
+                          hint="choose a folder you can write to") from None
+    with fh:
+        try:
+            import fcntl
+
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # Windows: no lock
+            pass
+        except OSError:
+            raise OutputError(f"{out_dir}: another sossut batch is writing to this folder",
+                              hint="wait for it to finish, or choose another --out-dir") from None
+        yield
+
+
+def remove_partials(out_dir: Path, rows: Any) -> None:
+    """Delete temp files a killed run left: `.NAME.*partial*` of our outputs, our state temp."""
+    folders: dict[Path, set[str]] = {out_dir: {Path(name).stem for name in (STATE_NAME, REPORT_JSON, REPORT_CSV)}}
+    for row in rows:
+        folders.setdefault(row.output.parent, set()).add(row.output.stem)
+    for folder, stems in folders.items():
+        if not folder.is_dir():
+            continue
+        for path in folder.glob(".*partial*"):
+            if any(path.name.startswith(f".{stem}.") for stem in stems) and path.is_file():
+                log.info("removing a partial file of an interrupted run: %s", path)
+                path.unlink(missing_ok=True)
+
+
+def read_state(out_dir: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((out_dir / STATE_NAME).read_text(encoding="utf-8"))
+        if data.get("version") == _STATE_VERSION and isinstance(data.get("rows"), dict):
+            return data  # type: ignore[no-any-return]
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, AttributeError) as exc:
+        log.warning("ignoring unreadable batch state %s: %s", out_dir / STATE_NAME, exc)
+    return {"version": _STATE_VERSION, "rows": {}}
+
+
+def already_done(row: ManifestRow, fingerprint: str, state: dict[str, Any]) -> bool:
+    entry = state["rows"].get(row.output_name)
+    if not entry or entry.get("fingerprint") != fingerprint:
+        return False
+    try:
+        return bool(row.output.stat().st_size == entry.get("size"))
+    except OSError:
+        return False
+
+
+def record_row(out_dir: Path, state: dict[str, Any], row: ManifestRow, result: RowResult, fingerprint: str) -> None:
+    """Remember a finished row (or forget a failed one) at once, atomically."""
+    if result.status == "done":
+        try:
+            size = row.output.stat().st_size
+        except OSError:
+            size = -1
+        state["rows"][row.output_name] = {
+            "fingerprint": fingerprint, "row": row.row, "size": size, "seconds": round(result.seconds, 2),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    elif state["rows"].pop(row.output_name, None) is None:
+        return
+    atomic_write(out_dir / STATE_NAME, json.dumps(state, ensure_ascii=False, indent=1))
+
+
+def fingerprints(rows: tuple[ManifestRow, ...], settings: Settings, speech: Any, *,
+                 sidecar: bool) -> dict[int, str]:
+    """sha256 over everything that makes a row's video, so a changed row is made again."""
+    settings_dict = {k: v for k, v in settings.to_dict().items() if k != "batch"}
+    speech_dict = {k: v for k, v in dataclasses.asdict(speech).items() if k != "threads"}
+    common = {"sossut": __version__, "settings": settings_dict, "sidecar": sidecar}
+    files: dict[Path, str] = {}
+
+    def file_id(path: Path | None) -> str | None:
+        if path is None:
+            return None
+        if path not in files:
+            files[path] = _file_fingerprint(path)
+        return files[path]
+
+    result = {}
+    for row in rows:
+        caption_file = None if row.captions in ("auto", "none") else Path(row.captions)
+        data = {
+            **common,
+            "clip": file_id(row.clip), "comment": row.comment, "user": row.user, "avatar": file_id(row.avatar),
+            "span": [row.start, row.end], "captions": row.captions if caption_file is None else "file",
+            "captions_file": file_id(caption_file), "show_user": row.show_user, "output": row.output_name,
+            "speech": speech_dict if row.captions == "auto" else None,
+        }
+        result[row.row] = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return result
+
+
+def _file_fingerprint(path: Path) -> str:
+    """Size + sha256 of the first and last MB: cheap on long recordings, survives copying."""
+    try:
+        size = path.stat().st_size
+        digest = hashlib.sha256(str(size).encode())
+        with open(path, "rb") as fh:
+            digest.update(fh.read(_EDGE_BYTES))
+            if size > _EDGE_BYTES:
+                fh.seek(max(_EDGE_BYTES, size - _EDGE_BYTES))
+                digest.update(fh.read(_EDGE_BYTES))
+        return digest.hexdigest()
+    except OSError:
+        return "unreadable"
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def report_rows(report: BatchReport) -> list[dict[str, Any]]:
+    """The report's rows as plain values (as in report.json)."""
+    return [
+        {"row": r.row, "status": r.status, "clip": r.clip, "output": r.output, "seconds": round(r.seconds, 2),
+         "error": r.error + (f" (hint: {r.hint})" if r.hint else ""), "warnings": list(r.warnings),
+         "video_seconds": r.video_seconds}
+        for r in report.results
+    ]
+
+
+def write_report(report: BatchReport, manifest: Manifest) -> tuple[Path, Path]:
+    """`report.json` and `report.csv` (semicolon + BOM, for Excel in a Finnish locale)."""
+    rows = report_rows(report)
+    counts = {s: report.count(s) for s in ("done", "failed", "skipped", "invalid")}
+    data = {"manifest": str(manifest.path.resolve()), "out_dir": str(report.out_dir), "sossut": __version__,
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seconds": round(report.seconds, 2), "jobs": report.jobs, "counts": counts, "rows": rows}
+    json_path = report.out_dir / REPORT_JSON
+    csv_path = report.out_dir / REPORT_CSV
+    atomic_write(json_path, json.dumps(data, ensure_ascii=False, indent=1))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=REPORT_FIELDS, delimiter=";", extrasaction="ignore",
+                            lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "seconds": f"{row['seconds']:.2f}".replace(".", ","),
+                         "warnings": " | ".join(row["warnings"])})
+    atomic_write(csv_path, buffer.getvalue(), encoding="utf-8-sig")
+    return json_path, csv_path

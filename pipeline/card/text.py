@@ -1,0 +1,425 @@
+"""Card text: comment and header text -> units with a font each -> wrapped lines, in bidi order.
+
+Takes raw text (the comment, the header, the avatar letter) and a font role (`_role_fonts`: the
+card font, Arabic, Hebrew and emoji fonts at one size); gives back `_Unit`s (one character with
+its marks or one emoji sequence, each with a font kind and a bidi class), lines of units wrapped
+and ellipsized to a width in px, `_Piece`s (runs drawn with one font call, with their width),
+the visual order of a line's pieces, and emoji runs as colour images. `card.py` draws them.
+
+Pillow has no font fallback, so we do it here (Pillow is used to load fonts and measure text):
+- Comments are cleaned first: every whitespace character, newlines included, becomes one
+  space (the sticker is a short reflowed paragraph, as on TikTok); control characters, bidi
+  overrides/isolates and zero-width characters are dropped (ZWJ and tag characters only
+  survive inside emoji sequences). Nothing is interpreted as markup: `<b>` is drawn literally.
+- Text is split into units (a character with its combining marks, or one emoji sequence) and
+  each unit goes to a font: emoji -> NotoColorEmoji (CBDT, drawn at 109 px and scaled),
+  Arabic/Hebrew -> their Noto fonts, the rest -> the card font. A character no bundled font has
+  becomes U+FFFD (a run of them becomes one), never a .notdef box.
+- Units are shaped in runs (raqm) on a shared baseline. A line whose first strong character is
+  right-to-left is right-aligned and its runs are ordered with a run-level version of the
+  Unicode bidi algorithm (rules W7, N1, I1-I2, L2).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import struct
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+from PIL import Image, ImageDraw, ImageFont
+
+from pipeline.errors import ConfigError
+
+# The logger of card.py, as before the split: log lines keep their "pipeline.card.draw" name.
+log = logging.getLogger("pipeline.card.draw")
+
+ARABIC_FONT = "NotoSansArabic-Bold.ttf"
+HEBREW_FONT = "NotoSansHebrew-Bold.ttf"
+EMOJI_FONT = "NotoColorEmoji.ttf"
+EMOJI_PX = 109  # the only size NotoColorEmoji's CBDT bitmaps exist at
+ELLIPSIS = "\u2026"
+REPLACEMENT = "\ufffd"
+ZWJ = "\u200d"
+
+
+class _Unit(NamedTuple):
+    text: str  # one character with its combining marks, one emoji sequence, or " "
+    kind: str  # "text" | "arabic" | "hebrew" | "emoji" | "space"
+    cls: str  # bidi: "L" strong left-to-right, "R" strong right-to-left, "E" number, "N" neutral
+
+
+class _Piece(NamedTuple):
+    text: str
+    kind: str
+    cls: str
+    width: float
+
+
+@dataclass(frozen=True, eq=False)
+class _Fonts:
+    """Fonts of one role (comment, header, avatar letter) at one size; hashed by identity."""
+
+    size: int
+    text: ImageFont.FreeTypeFont
+    arabic: ImageFont.FreeTypeFont
+    hebrew: ImageFont.FreeTypeFont
+    emoji: ImageFont.FreeTypeFont
+    cmaps: dict[str, frozenset[int]]
+
+    @property
+    def emoji_scale(self) -> float:
+        return self.size / EMOJI_PX
+
+    @property
+    def cap_height(self) -> int:
+        return -int(self.text.getbbox("H", anchor="ls")[1])
+
+
+
+# --- fonts and coverage -----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=32)
+def _load_font(path: Path, size: int) -> ImageFont.FreeTypeFont:
+    if not path.is_file():
+        raise ConfigError(
+            f"card font {path.name} not found in {path.parent}",
+            hint="card.font and card.header_font must name files in assets/fonts",
+        )
+    return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.RAQM)
+
+
+@lru_cache(maxsize=16)
+def _cmap(path: Path) -> frozenset[int]:
+    """Code points the font maps to a real glyph (cmap formats 4 and 12)."""
+    data = path.read_bytes()
+    num_tables = struct.unpack_from(">H", data, 4)[0]
+    tables = {data[12 + 16 * i: 16 + 16 * i]: struct.unpack_from(">I", data, 20 + 16 * i)[0]
+              for i in range(num_tables)}
+    base = tables[b"cmap"]
+    covered: set[int] = set()
+    for i in range(struct.unpack_from(">H", data, base + 2)[0]):
+        sub = base + struct.unpack_from(">I", data, base + 8 + 8 * i)[0]
+        fmt = struct.unpack_from(">H", data, sub)[0]
+        if fmt == 4:
+            segs = struct.unpack_from(">H", data, sub + 6)[0] // 2
+            ends = struct.unpack_from(f">{segs}H", data, sub + 14)
+            starts = struct.unpack_from(f">{segs}H", data, sub + 16 + 2 * segs)
+            deltas = struct.unpack_from(f">{segs}h", data, sub + 16 + 4 * segs)
+            ro_at = sub + 16 + 6 * segs
+            offsets = struct.unpack_from(f">{segs}H", data, ro_at)
+            for s in range(segs):
+                for c in range(starts[s], ends[s] + 1):
+                    if c == 0xFFFF:
+                        continue
+                    if offsets[s] == 0:
+                        glyph = (c + deltas[s]) & 0xFFFF
+                    else:
+                        at = ro_at + 2 * s + offsets[s] + 2 * (c - starts[s])
+                        glyph = struct.unpack_from(">H", data, at)[0]
+                        glyph = (glyph + deltas[s]) & 0xFFFF if glyph else 0
+                    if glyph:
+                        covered.add(c)
+        elif fmt == 12:
+            groups = struct.unpack_from(">I", data, sub + 12)[0]
+            for g in range(groups):
+                first, last, glyph = struct.unpack_from(">III", data, sub + 16 + 12 * g)
+                covered.update(range(first + (glyph == 0), last + 1))
+    return frozenset(covered)
+
+
+@lru_cache(maxsize=16)
+def _role_fonts(fonts_dir: Path, text_font: str, size: int) -> _Fonts:
+    paths = {"text": fonts_dir / text_font, "arabic": fonts_dir / ARABIC_FONT,
+             "hebrew": fonts_dir / HEBREW_FONT, "emoji": fonts_dir / EMOJI_FONT}
+    fonts = {k: _load_font(p, EMOJI_PX if k == "emoji" else size) for k, p in paths.items()}
+    return _Fonts(size=size, cmaps={k: _cmap(p) for k, p in paths.items()}, **fonts)
+
+
+# --- text: cleaning, units, emoji sequences ---------------------------------------------------
+
+
+def _is_tag(ch: str) -> bool:
+    return 0xE0020 <= ord(ch) <= 0xE007F
+
+
+def _clean(text: str) -> str:
+    """Whitespace -> one space; control, format (bidi, zero-width) characters removed."""
+    out = []
+    for ch in text:
+        if ch.isspace():
+            out.append(" ")
+        elif unicodedata.category(ch) in ("Cc", "Cs") or (
+            unicodedata.category(ch) == "Cf" and ch != ZWJ and not _is_tag(ch)
+        ):
+            continue
+        else:
+            out.append(ch)
+    return " ".join(w for w in "".join(out).split(" ") if w)
+
+
+def _is_modifier(ch: str) -> bool:
+    return 0x1F3FB <= ord(ch) <= 0x1F3FF
+
+
+def _is_ri(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
+def _emoji_element(s: str, i: int, fonts: _Fonts, after_zwj: bool) -> int:
+    """End of one emoji (with presentation selector and skin tone) starting at i, or i."""
+    ch = s[i]
+    c = ord(ch)
+    if c < 0xA9 or ch in (ZWJ, "\ufe0f", "\ufe0e", "\u20e3") or _is_tag(ch) or c not in fonts.cmaps["emoji"]:
+        return i
+    nxt = s[i + 1] if i + 1 < len(s) else ""
+    emoji_style = (after_zwj or c not in fonts.cmaps["text"] or nxt == "\ufe0f"
+                   or (nxt != "" and _is_modifier(nxt)))
+    if not emoji_style:
+        return i
+    j = i + 1
+    if j < len(s) and s[j] in ("\ufe0f", "\ufe0e"):
+        j += 1
+    if j < len(s) and _is_modifier(s[j]) and not _is_modifier(ch):
+        j += 1
+    return j
+
+
+def _emoji_end(s: str, i: int, fonts: _Fonts) -> int:
+    """End of the emoji sequence (flag, keycap, tag or ZWJ sequence) starting at i, or i."""
+    n = len(s)
+    if _is_ri(s[i]):
+        return i + 2 if i + 1 < n and _is_ri(s[i + 1]) else i + 1
+    if s[i] in "0123456789#*":
+        j = i + 1 + (i + 1 < n and s[i + 1] == "\ufe0f")
+        return j + 1 if j < n and s[j] == "\u20e3" else i
+    j = _emoji_element(s, i, fonts, after_zwj=False)
+    if j == i:
+        return i
+    if s[i] == "\U0001f3f4" and j < n and _is_tag(s[j]):  # subdivision flags
+        k = j
+        while k < n and _is_tag(s[k]) and s[k] != "\U000e007f":
+            k += 1
+        return k + 1 if k < n and s[k] == "\U000e007f" else j
+    while j + 1 < n and s[j] == ZWJ:
+        k = _emoji_element(s, j + 1, fonts, after_zwj=True)
+        if k == j + 1:
+            break
+        j = k
+    return j
+
+
+def _bidi_class(ch: str) -> str:
+    b = unicodedata.bidirectional(ch)
+    return "L" if b == "L" else "R" if b in ("R", "AL") else "E" if b in ("EN", "AN") else "N"
+
+
+def _font_kind(ch: str, fonts: _Fonts) -> str | None:
+    c, b = ord(ch), unicodedata.bidirectional(ch)
+    order: tuple[str, ...] = ("arabic", "hebrew") if b in ("AL", "AN") else ("hebrew", "arabic")
+    if b in ("R", "AL", "AN"):
+        order = (*order, "text")
+    else:
+        order = ("text", *order)
+    return next((k for k in order if c in fonts.cmaps[k]), None)
+
+
+def _segment(text: str, fonts: _Fonts) -> tuple[list[_Unit], list[str]]:
+    """Split cleaned text into units with a font each; returns (units, characters missing)."""
+    units: list[_Unit] = []
+    missing: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == " ":
+            units.append(_Unit(" ", "space", "N"))
+            i += 1
+            continue
+        j = _emoji_end(text, i, fonts)
+        if j > i:
+            units.append(_Unit(text[i:j], "emoji", "N"))
+            i = j
+            continue
+        j = i + 1
+        while j < n and unicodedata.category(text[j]).startswith("M") and not _is_selector(text[j]):
+            j += 1
+        if ch == ZWJ or _is_selector(ch) or _is_tag(ch) or ch == "\u20e3":
+            i = j  # leftovers of a broken emoji sequence
+            continue
+        kind = _font_kind(ch, fonts)
+        if kind is None:
+            missing.append(ch)
+            if not (units and units[-1].text == REPLACEMENT) and ord(REPLACEMENT) in fonts.cmaps["text"]:
+                units.append(_Unit(REPLACEMENT, "text", "N"))
+        else:
+            marks = "".join(m for m in text[i + 1: j] if ord(m) in fonts.cmaps[kind])
+            units.append(_Unit(ch + marks, kind, _bidi_class(ch)))
+        i = j
+    if missing:
+        log.warning("card: no font has %s; drawn as U+FFFD",
+                    ", ".join(sorted({f"U+{ord(c):04X}" for c in missing})))
+    return units, missing
+
+
+def _is_selector(ch: str) -> bool:
+    c = ord(ch)
+    return 0xFE00 <= c <= 0xFE0F or 0xE0100 <= c <= 0xE01EF
+
+
+# --- layout: pieces, widths, wrapping ---------------------------------------------------------
+
+
+def _pieces(units: list[_Unit], fonts: _Fonts) -> list[_Piece]:
+    """Merge units into runs drawn with one font call each (spaces stay separate)."""
+    runs: list[list[_Unit]] = []
+    for u in units:
+        if runs and u.kind != "space" and runs[-1][0].kind == u.kind:
+            runs[-1].append(u)
+        else:
+            runs.append([u])
+    out = []
+    for run in runs:
+        classes = [u.cls for u in run]
+        cls = next((c for c in classes if c in "LR"), "E" if "E" in classes else "N")
+        text = "".join(u.text for u in run)
+        out.append(_Piece(text, run[0].kind, cls, _piece_width(fonts, run[0].kind, text, cls == "R")))
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _piece_width(fonts: _Fonts, kind: str, text: str, rtl: bool) -> float:
+    if kind == "emoji":
+        return fonts.emoji.getlength(text) * fonts.emoji_scale
+    font = fonts.text if kind == "space" else getattr(fonts, kind)
+    return float(font.getlength(text, direction="rtl" if rtl else "ltr"))
+
+
+def _width(units: list[_Unit], fonts: _Fonts) -> float:
+    return sum(p.width for p in _pieces(units, fonts))
+
+
+def _wrap_comment(text: str, fonts: _Fonts, width: int, max_lines: int, max_chars: int) -> list[list[_Unit]]:
+    """Word-wrap into at most `max_lines` lines; the last ends with an ellipsis if text remains."""
+    units, _ = _segment(_clean(text), fonts)
+    cut = False
+    count = 0
+    for k, u in enumerate(units):
+        count += len(u.text)
+        if count > max_chars:
+            units, cut = units[:k], True
+            break
+    words: list[list[_Unit]] = [[]]
+    for u in units:
+        if u.kind == "space":
+            words.append([])
+        else:
+            words[-1].append(u)
+    space = _Unit(" ", "space", "N")
+    space_w = _width([space], fonts)
+    lines: list[list[_Unit]] = []
+    line: list[_Unit] = []
+    line_w = 0.0
+    for word in (w for w in words if w):
+        if len(lines) > max_lines:
+            break
+        word_w = _width(word, fonts)
+        if line and line_w + space_w + word_w <= width:
+            line, line_w = [*line, space, *word], line_w + space_w + word_w
+            continue
+        if line:
+            lines.append(line)
+        while word_w > width and len(word) > 1:  # longer than a line: break by character
+            k = _longest_fit(word, fonts, width)
+            lines.append(word[:k])
+            word = word[k:]
+            word_w = _width(word, fonts)
+        line, line_w = word, word_w
+    if line:
+        lines.append(line)
+    if len(lines) > max_lines or (cut and lines):
+        lines = lines[:max_lines]
+        lines[-1] = _ellipsize(lines[-1], fonts, width, force=True)
+    return lines
+
+
+def _longest_fit(units: list[_Unit], fonts: _Fonts, width: float) -> int:
+    lo, hi = 1, len(units)  # invariant: units[:lo] fits (or lo == 1), units[:hi + 1] does not
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _width(units[:mid], fonts) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _ellipsize(units: list[_Unit], fonts: _Fonts, width: float, force: bool) -> list[_Unit]:
+    """Cut units so they fit `width`, ending with "…" if cut (or always, when `force`)."""
+    if not force and _width(units, fonts) <= width:
+        return units
+    dots = _Unit(ELLIPSIS, "text", "N")
+    units = list(units)
+    while units and (units[-1].kind == "space" or _width([*units, dots], fonts) > width):
+        units.pop()
+    return [*units, dots]
+
+
+# --- bidi order and emoji images --------------------------------------------------------------
+
+
+def _visual_order(pieces: list[_Piece]) -> tuple[list[int], list[int], bool]:
+    """Bidi at run level: (visual order of piece indices, embedding levels, line is RTL)."""
+    strong = [p.cls for p in pieces if p.cls in "LR"]
+    rtl = bool(strong) and strong[0] == "R"
+    para = "R" if rtl else "L"
+    # W7: a number after L (or at the start of an LTR line) is L; otherwise it acts as R (N1).
+    resolved: list[str | None] = []
+    last = para
+    for p in pieces:
+        if p.cls in "LR":
+            last = p.cls
+            resolved.append(p.cls)
+        elif p.cls == "E":
+            resolved.append("L" if last == "L" else "EN")
+        else:
+            resolved.append(None)
+    levels = []
+    for i, r in enumerate(resolved):
+        if r == "EN":
+            levels.append(2)
+            continue
+        if r is None:  # N1/N2: neutrals between same-direction text take it, else the line's
+            before = next((x for x in reversed(resolved[:i]) if x), para)
+            after = next((x for x in resolved[i + 1:] if x), para)
+            before, after = ("R" if before == "EN" else before), ("R" if after == "EN" else after)
+            r = before if before == after else para
+        levels.append(1 if r == "R" else (2 if rtl else 0))
+    order = list(range(len(pieces)))
+    for lvl in range(max(levels, default=0), 0, -1):  # L2: reverse runs at >= lvl
+        i = 0
+        while i < len(order):
+            if levels[order[i]] < lvl:
+                i += 1
+                continue
+            j = i
+            while j < len(order) and levels[order[j]] >= lvl:
+                j += 1
+            order[i:j] = order[i:j][::-1]
+            i = j
+    return order, levels, rtl
+
+
+@lru_cache(maxsize=256)
+def _emoji_image(text: str, fonts: _Fonts) -> Image.Image:
+    """An emoji run drawn at 109 px in colour and scaled to the role's size (do not modify)."""
+    font = fonts.emoji
+    asc, desc = font.getmetrics()
+    big = Image.new("RGBA", (max(1, math.ceil(font.getlength(text))), asc + desc))
+    ImageDraw.Draw(big).text((0, asc), text, font=font, anchor="ls", embedded_color=True)
+    s = fonts.emoji_scale
+    return big.resize((max(1, round(big.width * s)), max(1, round(big.height * s))), Image.Resampling.LANCZOS)

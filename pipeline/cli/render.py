@@ -1,0 +1,153 @@
+"""`sossut render`, `sossut card`, `sossut demo`: one reply video, or its card alone."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from pipeline.cli.main import App, command_options
+from pipeline.config import ASSETS_DIR
+from pipeline.reply import ReplyJob, Transcribe, make_reply, transcriber_for
+from pipeline.types import REFRAMES, Comment
+
+DEMO_CLIP = ASSETS_DIR / "demo" / "demo.mp4"
+DEMO_COMMENT = "Voiko lastensuojeluilmoituksen tehdä nimettömänä? Pelottaa et kaverit saa tietää 😟"
+DEMO_USER = "nimetön_nuori"
+
+
+def _comment_option(required: bool) -> Callable[[click.decorators.FC], click.decorators.FC]:
+    return click.option("--comment", required=required, help="The viewer comment shown on the card.")
+
+
+def _card_options(func: click.decorators.FC) -> click.decorators.FC:
+    func = click.option("--avatar", type=click.Path(path_type=Path), default=None,
+                        help="Picture for the card's round avatar (with --show-user).")(func)
+    func = click.option("--user", default="", help="The commenter's user name.")(func)
+    func = click.option("--show-user/--hide-user", default=None,
+                        help="Name the commenter and show their avatar on the card (default: anonymous; "
+                        "config card.show_user).")(func)
+    func = click.option("--keep-personal-data", is_flag=True,
+                        help="Do not mask phone numbers, identity codes, e-mails, addresses... on the card.")(func)
+    return func
+
+
+def speech_options(func: click.decorators.FC) -> click.decorators.FC:
+    """--language, --model, --engine, --vocabulary (shared by render, transcribe and batch)."""
+    func = click.option("--vocabulary", type=click.Path(path_type=Path), default=None,
+                        help="Extra domain terms, one per line, given to the speech engine.")(func)
+    func = click.option("--engine", type=click.Choice(["faster-whisper", "openai-whisper"]), default=None,
+                        help="Speech engine (default faster-whisper).")(func)
+    func = click.option("--model", default=None,
+                        help="Whisper model: 'base' (bundled), a local model folder or .pt file, "
+                        "or a name such as large-v3-turbo (downloaded only when online).")(func)
+    func = click.option("--language", default=None, help="Spoken language code, or 'auto' (default fi).")(func)
+    return func
+
+
+def _reframe_option(func: click.decorators.FC) -> click.decorators.FC:
+    return click.option("--reframe", type=click.Choice(REFRAMES), default=None,
+                        help="How the clip fills 1080x1920: blur (default), crop or fit.")(func)
+
+
+def _progress(app: App) -> tuple[Callable[[str], None], Callable[[float], None]]:
+    """A stage printer and an encode-progress callback for a single render.
+
+    On a terminal the percentage updates in place; otherwise only the stages are printed.
+    """
+    tty = sys.stderr.isatty()
+    state = {"last": -1}
+
+    def on_stage(name: str) -> None:
+        app.info(f"  {name}…")
+
+    def on_progress(fraction: float) -> None:
+        pct = int(fraction * 100)
+        if tty and not app.quiet and pct != state["last"]:
+            state["last"] = pct
+            click.echo(f"\r  encoding {pct:3d}%", err=True, nl=pct >= 100)
+
+    return on_stage, on_progress
+
+
+def _run(app: App, job: ReplyJob, reframe: str | None, transcribe: Transcribe | None = None) -> None:
+    settings = app.settings if reframe is None else app.settings.with_values(reframe={"mode": reframe})
+    on_stage, on_progress = _progress(app)
+    result = make_reply(job, settings, transcribe=transcribe, on_stage=on_stage, on_progress=on_progress)
+    for warning in result.warnings:
+        app.warn(warning)
+    click.echo(str(result.output))
+
+
+@click.command()
+@click.argument("clip", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The MP4 to write.")
+@_comment_option(required=True)
+@_card_options
+@click.option("--captions", default="auto", show_default=True,
+              help="auto (transcribe the speech), none, or an edited SRT/VTT/JSON/ASS file.")
+@click.option("--sidecar", is_flag=True, help="Also write OUTPUT.srt and OUTPUT.vtt beside the video.")
+@click.option("--mask-captions/--no-mask-captions", default=None,
+              help="Mask personal data spoken in the captions (config privacy.mask_captions).")
+@speech_options
+@_reframe_option
+@command_options
+def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: Path | None,
+           show_user: bool | None, keep_personal_data: bool, captions: str, sidecar: bool,
+           mask_captions: bool | None, language: str | None, model: str | None, engine: str | None,
+           vocabulary: Path | None, reframe: str | None) -> None:
+    """Make one reply video from CLIP and a viewer comment.
+
+    \b
+    Example:
+      sossut render klippi.mp4 -o vastaus.mp4 --comment "Mikä on huostaanotto?"
+    """
+    if captions not in ("auto", "none") and not Path(captions).is_file():
+        raise click.BadParameter(f"{captions}: no such caption file (or use auto / none)", param_hint="--captions")
+    job = ReplyJob(clip=clip, comment=Comment(comment, user, avatar), output=output, captions=captions,
+                   show_user=show_user, keep_personal_data=keep_personal_data, sidecar=sidecar,
+                   mask_captions=mask_captions)
+    transcribe = transcriber_for(app.settings, vocabulary_file=vocabulary, language=language, model=model,
+                                 engine=engine)
+    _run(app, job, reframe, transcribe)
+
+
+@click.command()
+@_comment_option(required=True)
+@_card_options
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The PNG to write.")
+@command_options
+def card(app: App, comment: str, user: str, avatar: Path | None, show_user: bool | None,
+         keep_personal_data: bool, output: Path) -> None:
+    """Draw the comment card alone, as a transparent PNG."""
+    from pipeline.errors import InputError, OutputError
+    from pipeline.reply import comment_card
+
+    if output.suffix.lower() != ".png":
+        raise OutputError(f"{output}: the card is a PNG; name the output like card.png")
+    if avatar is not None and not avatar.is_file():
+        raise InputError(f"{avatar}: avatar image not found")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    image, warnings = comment_card(Comment(comment, user, avatar), app.settings, output, show_user=show_user,
+                                   keep_personal_data=keep_personal_data)
+    for warning in warnings:
+        app.warn(warning)
+    click.echo(f"{image.path} ({image.width}x{image.height})")
+
+
+@click.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("out/demo.mp4"),
+              show_default=True, help="The MP4 to write.")
+@_reframe_option
+@command_options
+def demo(app: App, output: Path, reframe: str | None) -> None:
+    """Render the bundled sample clip with an example comment and Finnish captions (offline)."""
+    job = ReplyJob(clip=DEMO_CLIP, comment=Comment(DEMO_COMMENT, DEMO_USER), output=output, captions="auto")
+    app.info(f"rendering the bundled sample {DEMO_CLIP.name} with the comment: {DEMO_COMMENT}")
+    _run(app, job, reframe)
+    app.info(f"done: {output.resolve()}")
+
+
+COMMANDS: list[click.Command] = [render, card, demo]

@@ -1,0 +1,167 @@
+"""Plan stage (pure): media info + card + captions + settings -> `RenderPlan`.
+
+Every choice of a render is made here, so it can be tested without ffmpeg: what the card
+says (and whether it shows who wrote the comment), where and when it shows, how the clip is
+reframed, the frame rate, the loudness gain and the encoder settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from fractions import Fraction
+from pathlib import Path
+
+from pipeline.config import FONTS_DIR, Settings
+from pipeline.errors import InputError
+from pipeline.types import (
+    AudioPlan,
+    CardContent,
+    CardImage,
+    CardPlacement,
+    Comment,
+    Encoder,
+    MediaInfo,
+    RenderPlan,
+)
+
+_MIN_SECONDS = 0.2
+
+
+def card_content(comment: Comment, settings: Settings, *, show_user: bool | None = None) -> CardContent:
+    """Decide what the card shows: the header line and the avatar.
+
+    With `show_user` (default: `card.show_user` in config) the header names the commenter and
+    the avatar is their picture or initial; otherwise the anonymous header and a neutral avatar.
+    """
+    style = settings.card
+    show = style.show_user if show_user is None else show_user
+    user = comment.user.strip().lstrip("@").strip()
+    if show and user:
+        header = style.header_template.replace("{user}", user)
+        letter = next((ch.upper() for ch in user if ch.isalnum()), "")
+        return CardContent(text=comment.text, header=header, avatar=comment.avatar, avatar_letter=letter)
+    return CardContent(text=comment.text, header=style.anonymous_header, avatar=None, avatar_letter="")
+
+
+def output_fps(media: MediaInfo, max_fps: int) -> Fraction:
+    """The source's frame rate, capped at `max_fps`; a VFR clip gets its nominal rate."""
+    fps = media.fps if media.fps > 0 else Fraction(30)
+    if media.variable_frame_rate and media.nominal_fps and 0 < media.nominal_fps <= 120:
+        fps = media.nominal_fps  # phones record VFR around a nominal rate; keep that rate
+    if fps > max_fps:
+        return Fraction(max_fps)
+    # Rates like 29.97 stay exact; odd averages of VFR clips (29.87) snap to the nearest
+    # common rate so the output is constant frame rate at a rate players expect.
+    if media.variable_frame_rate:
+        common = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
+                  Fraction(50), Fraction(60000, 1001), Fraction(60)]
+        fps = min(common, key=lambda c: abs(float(c) - float(fps)))
+    return fps
+
+
+def place_card(card: CardImage, settings: Settings, duration: float) -> CardPlacement:
+    """Centre the card's bubble in the safe zone horizontally, its top at `card.top`.
+
+    The PNG has a transparent shadow margin around the bubble; only the bubble must be in
+    the safe zone (the soft shadow may reach past it).
+
+    Raises:
+        InputError: the bubble does not fit inside the safe zone.
+    """
+    canvas_w, canvas_h = settings.canvas.width, settings.canvas.height
+    safe = settings.safe_zone
+    bubble_w, bubble_h = card.width - 2 * card.margin, card.height - 2 * card.margin
+    area_w = canvas_w - safe.left - safe.right
+    if bubble_w > area_w:
+        raise InputError(
+            f"the comment card is {bubble_w} px wide; the safe zone is only {area_w} px",
+            hint="lower card.width in your config",
+        )
+    bubble_x = safe.left + (area_w - bubble_w) // 2
+    bubble_y = max(settings.card.top, safe.top)
+    if bubble_y + bubble_h > canvas_h - safe.bottom:
+        raise InputError(
+            f"the comment card ({bubble_w}x{bubble_h}) does not fit in the safe zone",
+            hint="lower card.max_lines or card.font_size in your config",
+        )
+    style = settings.card
+    end = duration if style.duration <= 0 else min(duration, style.duration)
+    return CardPlacement(
+        image=card, x=bubble_x - card.margin, y=bubble_y - card.margin, start=0.0, end=end,
+        pop_in=min(style.pop_in, end), pop_slide_px=style.pop_slide,
+    )
+
+
+def make_plan(
+    media: MediaInfo,
+    settings: Settings,
+    output: Path,
+    *,
+    card: CardImage | None = None,
+    captions: Path | None = None,
+    loudness_lufs: float | None = None,
+    span: tuple[float, float] | None = None,
+    threads: int | None = None,
+    cores: int | None = None,
+) -> RenderPlan:
+    """Make every choice of one render.
+
+    Args:
+        media: the probed clip.
+        settings: style and encoder values.
+        output: the final path (the render writes a temp file beside it).
+        card: the drawn comment card, or None for no card.
+        captions: an ASS file the project wrote, or None.
+        loudness_lufs: measured integrated loudness of the source (span), None if unknown.
+        span: (start, end) seconds to cut from the clip; None for the whole clip.
+        threads: ffmpeg threads (batch divides the cores); None: from config.
+        cores: CPU cores this render may use (default: all of the machine's). The filters get
+            half of them, so they do not fight the encoder (measured: 4 % faster on 2 cores).
+
+    Raises:
+        InputError: a span outside the clip or too short.
+    """
+    start, end = (0.0, media.duration) if span is None else span
+    if start < 0 or end <= start:
+        raise InputError(f"{media.path.name}: the span {start:.2f}-{end:.2f} s is empty or reversed")
+    if start >= media.duration:
+        raise InputError(
+            f"{media.path.name}: the span starts at {start:.2f} s, after the clip ends ({media.duration:.2f} s)"
+        )
+    end = min(end, media.duration)
+    duration = end - start
+    if duration < _MIN_SECONDS:
+        raise InputError(f"{media.path.name}: the span is too short ({duration:.2f} s)")
+
+    audio_cfg = settings.audio
+    gain = None
+    if media.has_audio and audio_cfg.normalize and loudness_lufs is not None and loudness_lufs > -70:
+        gain = round(max(-30.0, min(30.0, audio_cfg.loudness - loudness_lufs)), 2)
+    enc = settings.encoder
+    encoder = Encoder(**{
+        **dataclasses.asdict(enc),
+        "threads": enc.threads if threads is None else threads,
+        "filter_threads": max(1, (threads or enc.threads or cores or os.cpu_count() or 1) // 2),
+    })
+    return RenderPlan(
+        source=media.path,
+        output=output,
+        media=media,
+        canvas=(settings.canvas.width, settings.canvas.height),
+        fps=output_fps(media, enc.max_fps),
+        duration=duration,
+        trim_start=start,
+        reframe=settings.reframe.mode,  # type: ignore[arg-type]
+        background=settings.reframe.background,
+        blur_fraction=settings.reframe.blur_fraction,
+        blur_radius=settings.reframe.blur_radius,
+        blur_fps=settings.reframe.blur_fps,
+        blur_brightness=settings.reframe.blur_brightness,
+        tonemap=settings.reframe.tonemap if media.is_hdr else None,
+        card=place_card(card, settings, duration) if card is not None else None,
+        captions=captions,
+        fonts_dir=FONTS_DIR,
+        audio=AudioPlan(has_source_audio=media.has_audio, gain_db=gain, limit_db=audio_cfg.true_peak),
+        encoder=encoder,
+    )

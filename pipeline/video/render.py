@@ -1,0 +1,269 @@
+"""Render stage: `RenderPlan` -> one ffmpeg process, one filtergraph -> MP4, written atomically.
+
+`build_args(plan)` is pure (snapshot-tested); `render(plan)` prepares a work folder, runs ffmpeg
+in it and renames the finished temp file onto the output. User text never reaches the
+filtergraph: the card is an `-i` input, the captions are copied to the fixed name
+`captions.ass` and the fonts are linked as `fonts/` inside the work folder (ffmpeg's cwd).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ffmpeg as ffmpeg_python
+
+from pipeline.errors import OutputError, RenderError
+from pipeline.files import atomic_path
+from pipeline.types import VIDEO_SUFFIXES, RenderPlan
+from pipeline.video.ffmpeg import ffmpeg_path, run_ffmpeg
+
+log = logging.getLogger(__name__)
+
+CAPTIONS_NAME = "captions.ass"
+FONTS_NAME = "fonts"
+# HDR reference white (ITU-R BT.2408: 203 cd/m2) maps to linear 1.0, i.e. to SDR white.
+NPL = 203
+
+
+def _video_chain(plan: RenderPlan, src: Any) -> Any:
+    """Source video -> upright, SDR, constant frame rate, reframed to the canvas."""
+    width, height = plan.canvas
+    v = src.video
+    if plan.tonemap:
+        # HLG/PQ -> linear light -> tone map -> BT.709 (zscale reads the input's tags).
+        v = (
+            v.filter("zscale", t="linear", npl=NPL)
+            .filter("format", "gbrpf32le")
+            .filter("zscale", p="bt709")
+            .filter("tonemap", tonemap=plan.tonemap, desat=0)
+            .filter("zscale", t="bt709", m="bt709", r="tv")
+            .filter("format", "yuv420p")
+        )
+    fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
+    v = v.filter("fps", fps=fps)
+    if plan.reframe == "crop":
+        v = v.filter("scale", width, height, force_original_aspect_ratio="increase").filter("crop", width, height)
+    elif plan.reframe == "fit":
+        v = v.filter(
+            "scale", width, height, force_original_aspect_ratio="decrease", force_divisible_by=2
+        ).filter("pad", width, height, "(ow-iw)/2", "(oh-ih)/2", color=plan.background.replace("#", "0x"))
+    else:
+        # Cheap blur: build the background at 1/N size, blur and dim it there, scale it up.
+        # It is refreshed only `blur_fps` times a second: a heavily blurred copy looks the same,
+        # and unchanged frames cost the encoder (and the filters) next to nothing.
+        small_w = max(16, (width // plan.blur_fraction) // 2 * 2)
+        small_h = max(16, (height // plan.blur_fraction) // 2 * 2)
+        radius = max(1, min(plan.blur_radius, min(small_w, small_h) // 4 - 1))
+        parts = v.filter_multi_output("split")
+        background = parts[0]
+        if 0 < plan.blur_fps < plan.fps:
+            background = background.filter("fps", fps=plan.blur_fps)
+        background = (
+            background.filter("scale", small_w, small_h, force_original_aspect_ratio="increase",
+                              flags="fast_bilinear")
+            .filter("crop", small_w, small_h)
+            .filter("boxblur", luma_radius=radius, luma_power=2)
+        )
+        if plan.blur_brightness < 1:
+            b = plan.blur_brightness
+            background = background.filter(
+                "lutyuv", y=f"val*{b}", u=f"128+(val-128)*{b}", v=f"128+(val-128)*{b}"
+            )
+        background = background.filter("scale", width, height, flags="bilinear")
+        if 0 < plan.blur_fps < plan.fps:
+            # back to the output rate (repeated frames), and a little past the end so the
+            # background never runs out before the picture (-t trims the output)
+            background = background.filter("fps", fps=fps).filter("tpad", stop_mode="clone", stop_duration=1)
+        foreground = parts[1].filter(
+            "scale", width, height, force_original_aspect_ratio="decrease", force_divisible_by=2
+        )
+        v = background.overlay(foreground, x="(W-w)/2", y="(H-h)/2")
+    return v.filter("setsar", 1)
+
+
+def _overlay_card(plan: RenderPlan, v: Any, card_input: Any) -> Any:
+    card = plan.card
+    assert card is not None
+    fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
+    stream = (
+        card_input.filter("format", "rgba")
+        .filter("loop", loop=-1, size=1, start=0)
+        .filter("setpts", f"N/({fps})/TB")
+    )
+    if card.pop_in > 0:
+        stream = stream.filter("fade", t="in", st=card.start, d=card.pop_in, alpha=1)
+    fade_out = 0.2
+    if card.end < plan.duration - 1e-3 and card.end - card.start > card.pop_in + fade_out:
+        stream = stream.filter("fade", t="out", st=card.end - fade_out, d=fade_out, alpha=1)
+    if card.pop_in > 0 and card.pop_slide_px:
+        # Ease-out slide from pop_slide_px above its place during the pop-in.
+        y = f"{card.y}-{card.pop_slide_px}*pow(max(0,1-(t-{card.start})/{card.pop_in}),2)"
+    else:
+        y = str(card.y)
+    return v.overlay(
+        stream,
+        x=card.x,
+        y=y,
+        eval="frame",
+        enable=f"between(t,{card.start},{card.end})",
+        shortest=1,
+    )
+
+
+def _audio_chain(plan: RenderPlan, src: Any) -> Any:
+    rate = plan.encoder.audio_rate
+    if not plan.audio.has_source_audio:
+        return ffmpeg_python.input(f"anullsrc=r={rate}:cl=stereo", f="lavfi").audio
+    a = src.audio
+    if plan.audio.gain_db is not None:
+        a = a.filter("volume", f"{plan.audio.gain_db}dB")
+        limit = 10 ** (plan.audio.limit_db / 20)
+        a = a.filter("alimiter", limit=round(limit, 4), level="disabled", attack=5, release=50)
+    return a.filter("aresample", rate).filter("apad")
+
+
+def build_args(plan: RenderPlan, output: Path, *, ffmpeg: str = "ffmpeg") -> list[str]:
+    """The full ffmpeg argv for a plan, writing to `output` (the temp file).
+
+    Runs in a work folder holding `captions.ass` and `fonts/` when the plan has captions.
+    """
+    input_opts: dict[str, Any] = {}
+    if plan.trim_start > 0:
+        input_opts["ss"] = f"{plan.trim_start:.3f}"
+    input_opts["t"] = f"{plan.duration + 0.5:.3f}"
+    # Absolute paths: ffmpeg runs with the work folder as its cwd.
+    src = ffmpeg_python.input(str(plan.source.resolve()), **input_opts)
+    v = _video_chain(plan, src)
+    if plan.card is not None:
+        v = _overlay_card(plan, v, ffmpeg_python.input(str(plan.card.image.path.resolve())))
+    if plan.captions is not None:
+        v = v.filter("ass", CAPTIONS_NAME, fontsdir=FONTS_NAME)
+    # Tag the frames BT.709: ffmpeg takes the stream's colour tags from the frames.
+    v = v.filter("format", plan.encoder.pix_fmt).filter(
+        "setparams", color_primaries="bt709", color_trc="bt709", colorspace="bt709", range="tv"
+    )
+    a = _audio_chain(plan, src)
+    enc = plan.encoder
+    out_opts: dict[str, Any] = {
+        "vcodec": enc.codec,
+        "preset": enc.preset,
+        "crf": enc.crf,
+        "profile:v": enc.profile,
+        "pix_fmt": enc.pix_fmt,
+        "colorspace": "bt709",
+        "color_primaries": "bt709",
+        "color_trc": "bt709",
+        "color_range": "tv",
+        "acodec": enc.audio_codec,
+        "b:a": enc.audio_bitrate,
+        "ar": enc.audio_rate,
+        "ac": 2,
+        "t": f"{plan.duration:.3f}",
+        "movflags": "+faststart",
+        "map_metadata": -1,  # phones store the filming location; never publish it
+        "map_chapters": -1,
+    }
+    if enc.threads:
+        out_opts["threads"] = enc.threads
+    node = ffmpeg_python.output(v, a, str(output.resolve()), **out_opts)
+    global_args = ["-hide_banner", "-nostdin", "-y", "-loglevel", "warning", "-progress", "pipe:1", "-nostats"]
+    if enc.filter_threads:
+        global_args += ["-filter_complex_threads", str(enc.filter_threads)]
+    # Global options go first: ffmpeg ignores options trailing the output file.
+    return [ffmpeg, *global_args, *node.compile(cmd=ffmpeg)[1:]]
+
+
+def check_output_path(output: Path, inputs: list[Path]) -> None:
+    """Refuse outputs that would overwrite an input or cannot be an MP4.
+
+    Raises:
+        OutputError: the output is an input, has a wrong suffix or is a folder.
+    """
+    if output.suffix.lower() not in VIDEO_SUFFIXES:
+        raise OutputError(f"{output}: the output must end in .mp4 (or .m4v/.mov)")
+    if output.is_dir():
+        raise OutputError(f"{output}: is a folder; give a file name like reply.mp4")
+    target = output.resolve()
+    for path in inputs:
+        if path is None:
+            continue
+        same = path.resolve() == target
+        if not same and output.exists() and path.exists():
+            same = os.path.samefile(path, output)
+        if same:
+            raise OutputError(f"{output}: the output would overwrite the input {path.name}",
+                              hint="choose another output name")
+
+
+def check_writable(output: Path) -> None:
+    """Fail early (before any slow work) when the output folder cannot be made or written.
+
+    Raises:
+        OutputError: the folder cannot be created or written.
+    """
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot create the folder {output.parent} ({exc.strerror})",
+                          hint="choose a folder you can write to") from None
+    if not os.access(output.parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{output}: the folder {output.parent} is not writable",
+                          hint="choose a folder you can write to")
+
+
+def render(plan: RenderPlan, *, on_progress: Callable[[float], None] | None = None) -> Path:
+    """Run the plan: one ffmpeg process; the output appears only when it is complete.
+
+    Raises:
+        OutputError: the output folder cannot be written.
+        RenderError: ffmpeg failed.
+    """
+    output = plan.output
+    check_output_path(output, [plan.source] + ([plan.card.image.path] if plan.card else []))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot write here ({exc.strerror})",
+                          hint="choose a folder you can write to") from None
+    with atomic_path(output) as tmp:
+        with tempfile.TemporaryDirectory(prefix="sossut-") as work:
+            work_dir = Path(work)
+            if plan.captions is not None:
+                shutil.copyfile(plan.captions, work_dir / CAPTIONS_NAME)
+                os.symlink(plan.fonts_dir, work_dir / FONTS_NAME, target_is_directory=True)
+            argv = build_args(plan, tmp, ffmpeg=ffmpeg_path())
+            stderr = run_ffmpeg(argv, duration=plan.duration, on_progress=on_progress, cwd=work_dir,
+                                what=f"rendering {plan.source.name}")
+        _check_result(plan, tmp, stderr, argv)
+    return output
+
+
+def _check_result(plan: RenderPlan, tmp: Path, stderr: str, argv: list[str]) -> None:
+    """ffmpeg may exit 0 on a clip that ends early (truncated); the output must be whole."""
+    import av
+
+    try:
+        with av.open(str(tmp)) as container:
+            stream = container.streams.video[0]
+            if stream.duration is not None and stream.time_base is not None:
+                got = float(stream.duration * stream.time_base)
+            else:
+                got = (container.duration or 0) / 1e6
+    except Exception as exc:  # any failure to read our own output is a render failure
+        raise RenderError(f"rendering {plan.source.name} gave an unreadable file ({exc})", argv=argv,
+                          stderr=stderr) from None
+    if got < plan.duration - 0.25:
+        truncated = any(s in stderr for s in ("partial file", "Invalid data", "corrupt", "error while decoding"))
+        raise RenderError(
+            f"{plan.source.name}: the video ends at {got:.2f} s instead of {plan.duration:.2f} s"
+            + (" (the clip is truncated or damaged)" if truncated else ""),
+            hint="copy the clip again from the phone" if truncated else "run with --debug to see ffmpeg's messages",
+            argv=argv,
+            stderr=stderr,
+        )
