@@ -7,13 +7,7 @@ VTT / JSON files, and caption files -> `Cue`s.
 """
 
 from pipeline.captions.formats import FORMATS, SIDECAR_SUFFIXES, SUFFIXES, CaptionFormat, caption_format
-from pipeline.captions.write import (
-    export_transcript,
-    layout_cues,
-    read_captions,
-    shift_cues,
-    write_ass,
-    write_subtitles,
-)
+from pipeline.captions.read import read_caption_source, read_captions
+from pipeline.captions.write import export_transcript, layout_cues, shift_cues, write_ass, write_json, write_subtitles
 
-__all__ = ["FORMATS", "SIDECAR_SUFFIXES", "SUFFIXES", "CaptionFormat", "caption_format", "export_transcript", "layout_cues", "read_captions", "shift_cues", "write_ass", "write_subtitles"]
+__all__ = ["FORMATS", "SIDECAR_SUFFIXES", "SUFFIXES", "CaptionFormat", "caption_format", "export_transcript", "layout_cues", "read_caption_source", "read_captions", "shift_cues", "write_ass", "write_json", "write_subtitles"]

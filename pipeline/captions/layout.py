@@ -6,11 +6,11 @@ the speech. `pipeline.captions.write.layout_cues` is the public entry point.
 
 How it decides:
 
-* Widths come from `captions_text` (the bundled font, as libass draws it). A line holds at most
+* Widths come from `text` (the bundled font, as libass draws it). A line holds at most
   `max_chars_per_line` characters (the reading limit) and never more pixels than the safe
   width (canvas minus the safe margins, the outline and the shadow).
 * A word too wide for a line makes its cue use a smaller font (`Cue.font_scale`, never below
-  `min_font_scale`), or is hyphenated into pieces (see `captions_text`); a line always ends
+  `min_font_scale`), or is hyphenated into pieces (see `text`); a line always ends
   after such a piece, and a cue rarely does.
 * Cue boundaries are chosen by dynamic programming over the word stream: a pause longer than
   `pause_break` always ends a cue; sentence ends are the best place to end one, then segment

@@ -1,7 +1,7 @@
 """Caption text before layout: cleaned words, their width in the caption font, and pieces
 of words too long for a line.
 
-Takes `Word`s and the `[captions]` style; gives back `Token`s for `captions_layout`: each word's
+Takes `Word`s and the `[captions]` style; gives back `Token`s for `layout`: each word's
 cleaned text, width in canvas px, and the largest font scale at which it fits a line alone.
 
 * Text width is measured with the bundled font as libass will draw it. libass sizes a font by
@@ -10,7 +10,7 @@ cleaned text, width in canvas px, and the largest font scale at which it fits a 
   used by `card.py`; here it only measures.)
 * A word wider than a line (or longer than `max_chars_per_line`) gets a font scale below 1; if
   even `min_font_scale` is not enough it is hyphenated at Finnish syllable breaks
-  (`captions_hyphen`) into pieces that fit at full size. The pieces become separate `Word`s
+  (`hyphen`) into pieces that fit at full size. The pieces become separate `Word`s
   whose text ends in the inserted "-", with the word's time shared out by letters.
 """
 

@@ -3,8 +3,8 @@
 Takes a `Transcript` (or a caption file a person edited) and the `[captions]` style; gives back
 `Cue`s (`layout_cues`, `read_captions`) and writes them: `write_ass` for libass to burn in,
 `write_subtitles` for .srt/.vtt sidecars, `write_json` for cached or hand-fixed cues.
-Helpers: `captions_layout` (cue and line breaks, timing), `captions_text` (cleaning, font
-measurement, long words), `captions_hyphen` (Finnish hyphenation), `captions_read` (files in).
+Helpers: `layout` (cue and line breaks, timing), `text` (cleaning, font
+measurement, long words), `hyphen` (Finnish hyphenation), `read` (files in).
 
 Untrusted text in the ASS file. Transcripts and caption files are user data, and libass reads
 `{...}` as override tags and `\\N`, `\\n`, `\\h` as line breaks and spaces. ASS has no escape

@@ -1,4 +1,4 @@
-"""The burn-in ASS file: escaping of untrusted text, word highlight, placement (pipeline/captions.py)."""
+"""The burn-in ASS file: escaping of untrusted text, word highlight, placement (pipeline/captions/write.py)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def visible(event_text: str) -> str:
 
 
 def look_alike(text: str) -> str:
-    """How write_ass draws a piece of untrusted text (see pipeline/captions.py)."""
+    """How write_ass draws a piece of untrusted text (see pipeline/captions/write.py)."""
     text = " ".join(text.split())
     return text.replace("\\", "\\\u200b").replace("{", "(").replace("}", ")")
 

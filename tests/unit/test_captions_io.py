@@ -1,4 +1,4 @@
-"""Caption files: SRT/VTT/JSON/ASS round trips, edited files read back, cutting spans (pipeline/captions.py)."""
+"""Caption files: SRT/VTT/JSON/ASS round trips, edited files read back, cutting spans (pipeline/captions/write.py)."""
 
 from __future__ import annotations
 

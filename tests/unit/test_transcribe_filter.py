@@ -1,4 +1,4 @@
-"""speech_filter: Whisper's inventions on silence are dropped, real speech is kept."""
+"""speech.hallucinations: Whisper's inventions on silence are dropped, real speech is kept."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""model_store and model resolution: assembly with a hash check, identities, offline failures."""
+"""speech.weights and model resolution: assembly with a hash check, identities, offline failures."""
 
 from __future__ import annotations
 
