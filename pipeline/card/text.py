@@ -6,7 +6,8 @@ its marks or one emoji sequence, each with a font kind and a bidi class), lines 
 and ellipsized to a width in px, `_Piece`s (runs drawn with one font call, with their width),
 the visual order of a line's pieces, and emoji runs as colour images. `card.py` draws them.
 
-Pillow has no font fallback, so we do it here (Pillow is used to load fonts and measure text):
+Pillow has no font fallback, so we do it here (Pillow loads fonts and measures text; fontTools
+reads which characters each font has):
 - Comments are cleaned first: every whitespace character, newlines included, becomes one
   space (the sticker is a short reflowed paragraph, as on TikTok); control characters, bidi
   overrides/isolates and zero-width characters are dropped (ZWJ and tag characters only
@@ -24,13 +25,13 @@ from __future__ import annotations
 
 import logging
 import math
-import struct
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.errors import ConfigError
@@ -96,41 +97,9 @@ def _load_font(path: Path, size: int) -> ImageFont.FreeTypeFont:
 
 @lru_cache(maxsize=16)
 def _cmap(path: Path) -> frozenset[int]:
-    """Code points the font maps to a real glyph (cmap formats 4 and 12)."""
-    data = path.read_bytes()
-    num_tables = struct.unpack_from(">H", data, 4)[0]
-    tables = {data[12 + 16 * i: 16 + 16 * i]: struct.unpack_from(">I", data, 20 + 16 * i)[0]
-              for i in range(num_tables)}
-    base = tables[b"cmap"]
-    covered: set[int] = set()
-    for i in range(struct.unpack_from(">H", data, base + 2)[0]):
-        sub = base + struct.unpack_from(">I", data, base + 8 + 8 * i)[0]
-        fmt = struct.unpack_from(">H", data, sub)[0]
-        if fmt == 4:
-            segs = struct.unpack_from(">H", data, sub + 6)[0] // 2
-            ends = struct.unpack_from(f">{segs}H", data, sub + 14)
-            starts = struct.unpack_from(f">{segs}H", data, sub + 16 + 2 * segs)
-            deltas = struct.unpack_from(f">{segs}h", data, sub + 16 + 4 * segs)
-            ro_at = sub + 16 + 6 * segs
-            offsets = struct.unpack_from(f">{segs}H", data, ro_at)
-            for s in range(segs):
-                for c in range(starts[s], ends[s] + 1):
-                    if c == 0xFFFF:
-                        continue
-                    if offsets[s] == 0:
-                        glyph = (c + deltas[s]) & 0xFFFF
-                    else:
-                        at = ro_at + 2 * s + offsets[s] + 2 * (c - starts[s])
-                        glyph = struct.unpack_from(">H", data, at)[0]
-                        glyph = (glyph + deltas[s]) & 0xFFFF if glyph else 0
-                    if glyph:
-                        covered.add(c)
-        elif fmt == 12:
-            groups = struct.unpack_from(">I", data, sub + 12)[0]
-            for g in range(groups):
-                first, last, glyph = struct.unpack_from(">III", data, sub + 16 + 12 * g)
-                covered.update(range(first + (glyph == 0), last + 1))
-    return frozenset(covered)
+    """Code points the font maps to a real glyph (not .notdef), read once per font file."""
+    with TTFont(path, lazy=True) as font:
+        return frozenset(c for c, glyph in (font.getBestCmap() or {}).items() if font.getGlyphID(glyph) != 0)
 
 
 @lru_cache(maxsize=16)
