@@ -69,7 +69,7 @@ def avatar_color(letter: str) -> str:
 
 
 def missing_glyphs(text: str, style: CardSettings, fonts_dir: Path = FONTS_DIR) -> list[str]:
-    """Characters of `text` that no bundled font has (they are drawn as U+FFFD)."""
+    """Characters (grapheme clusters) of `text` that no bundled font has (drawn as U+FFFD)."""
     return _segment(_clean(text), _role_fonts(fonts_dir, style.font, style.font_size))[1]
 
 

@@ -200,6 +200,7 @@ def test_uncovered_characters_become_one_replacement(style: CardSettings) -> Non
     assert [u.text for u in units] == ["a", "\ufffd", "b"]
     assert missing == ["\U0010fffd", "\U0010fffd"]
     assert missing_glyphs("你好 ok", style) == ["你", "好"]
+    assert missing_glyphs("क्षि", style) == ["क्षि"]  # one grapheme cluster (a conjunct), one entry
 
 
 # --- emoji and tofu ----------------------------------------------------------------------------
@@ -231,6 +232,23 @@ def test_emoji_sequences_are_segmented(style: CardSettings) -> None:
         ("👩‍👩‍👧‍👦", "emoji"), ("👍🏽", "emoji"), ("🏳️‍🌈", "emoji"), ("❤️", "emoji"),
         ("🇫🇮", "emoji"), ("1️⃣", "emoji"), ("🏴󠁧󠁢󠁳󠁣󠁴󠁿", "emoji"), ("©", "text"),
     ]
+
+
+@pytest.mark.parametrize(("text", "units"), [
+    ("🇺🇳🇫🇮", [("🇺🇳", "emoji"), ("🇫🇮", "emoji")]),  # adjacent flags pair up, two by two
+    ("❤\u200d🔥", [("❤\u200d🔥", "emoji")]),  # a ZWJ sequence without the emoji selector
+    ("1\u20e3#️⃣", [("1\u20e3", "emoji"), ("#️⃣", "emoji")]),  # keycaps with and without FE0F
+    ("✌🏿x", [("✌🏿", "emoji"), ("x", "text")]),
+    ("©️©", [("©️", "emoji"), ("©", "text")]),  # the card font has ©: text unless FE0F asks
+    ("e\u0301ä", [("e\u0301", "text"), ("ä", "text")]),  # a combining mark stays on its letter
+    ("שָׁלוֹם", [("שָׁ", "hebrew"), ("ל", "hebrew"), ("וֹ", "hebrew"), ("ם", "hebrew")]),
+    ("\u200d\ufe0f\u20e3a \u200d👍", [("a", "text"), (" ", "space"), ("👍", "emoji")]),  # broken leftovers
+])
+def test_grapheme_clusters_are_units(style: CardSettings, text: str, units: list[tuple[str, str]]) -> None:
+    fonts = card_text._role_fonts(FONTS_DIR, style.font, style.font_size)
+    got, missing = card_text._segment(text, fonts)
+    assert [(u.text, u.kind) for u in got] == units
+    assert missing == []
 
 
 def test_emoji_in_card_are_coloured(style: CardSettings) -> None:
