@@ -242,7 +242,10 @@ def _width(units: list[_Unit], fonts: _Fonts) -> float:
 
 
 def _wrap_comment(text: str, fonts: _Fonts, width: int, max_lines: int, max_chars: int) -> list[list[_Unit]]:
-    """Word-wrap into at most `max_lines` lines; the last ends with an ellipsis if text remains."""
+    """Word-wrap into at most `max_lines` lines; the last ends with an ellipsis if text remains.
+
+    Our own greedy wrap, not `textwrap`: widths are px of runs in several fonts, not characters.
+    """
     units, _ = _segment(_clean(text), fonts)
     cut = False
     count = 0
@@ -311,7 +314,16 @@ def _ellipsize(units: list[_Unit], fonts: _Fonts, width: float, force: bool) -> 
 
 
 def _visual_order(pieces: list[_Piece]) -> tuple[list[int], list[int], bool]:
-    """Bidi at run level: (visual order of piece indices, embedding levels, line is RTL)."""
+    """Bidi at run level: (visual order of piece indices, embedding levels, line is RTL).
+
+    Our own, not python-bidi (tried for issue 8): its API (0.6) is `get_display(text)`, the line
+    as one reordered and mirrored string, and `get_base_level`. We draw each run in its own font
+    (Pillow has no fallback) and raqm shapes and mirrors inside a run, so we need the order of
+    runs and the level of each run (its direction: a "(" in Arabic text is drawn mirrored), not
+    a string. Recovering them from the string is ambiguous (repeated and mirrored characters);
+    its levels exist only in a `debug=True` dump, and the pure-Python `bidi.algorithm` keeps
+    them in undocumented internals. Using it would add glue code, not remove this.
+    """
     strong = [p.cls for p in pieces if p.cls in "LR"]
     rtl = bool(strong) and strong[0] == "R"
     para = "R" if rtl else "L"
