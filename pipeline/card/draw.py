@@ -69,7 +69,7 @@ def avatar_color(letter: str) -> str:
 
 
 def missing_glyphs(text: str, style: CardSettings, fonts_dir: Path = FONTS_DIR) -> list[str]:
-    """Characters of `text` that no bundled font has (they are drawn as U+FFFD)."""
+    """Characters (grapheme clusters) of `text` that no bundled font has (drawn as U+FFFD)."""
     return _segment(_clean(text), _role_fonts(fonts_dir, style.font, style.font_size))[1]
 
 
@@ -124,7 +124,8 @@ def write_card(content: CardContent, style: CardSettings, path: Path, fonts_dir:
         The written card's path and size, and the header it shows.
 
     Raises:
-        OutputError: the folder does not exist or cannot be written.
+        OutputError: the folder does not exist or the card cannot be written (a full disk);
+            a card already at `path` is then left as it was.
     """
     folder = path.parent
     if not folder.is_dir():
@@ -133,8 +134,12 @@ def write_card(content: CardContent, style: CardSettings, path: Path, fonts_dir:
             hint="create the folder first or choose another output path",
         )
     image = draw_card(content, style, fonts_dir)
-    with atomic_path(path) as tmp:
-        image.save(tmp, format="PNG")
+    try:
+        with atomic_path(path) as tmp:
+            image.save(tmp, format="PNG")
+    except OSError as exc:
+        raise OutputError(f"cannot write card {path}: {exc.strerror or exc}",
+                          hint="check there is free space and the folder can be written") from None
     log.info("card %s: %dx%d", path.name, image.width, image.height)
     return CardImage(path, image.width, image.height, header=content.header, margin=shadow_margin(style))
 

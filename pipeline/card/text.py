@@ -1,20 +1,23 @@
 """Card text: comment and header text -> units with a font each -> wrapped lines, in bidi order.
 
 Takes raw text (the comment, the header, the avatar letter) and a font role (`_role_fonts`: the
-card font, Arabic, Hebrew and emoji fonts at one size); gives back `_Unit`s (one character with
-its marks or one emoji sequence, each with a font kind and a bidi class), lines of units wrapped
-and ellipsized to a width in px, `_Piece`s (runs drawn with one font call, with their width),
-the visual order of a line's pieces, and emoji runs as colour images. `card.py` draws them.
+card font, Arabic, Hebrew and emoji fonts at one size); gives back `_Unit`s (one grapheme
+cluster: a character with its marks or one emoji sequence, each with a font kind and a bidi
+class), lines of units wrapped and ellipsized to a width in px, `_Piece`s (runs drawn with one
+font call, with their width), the visual order of a line's pieces, and emoji runs as colour
+images. `draw.py` draws them.
 
-Pillow has no font fallback, so we do it here (Pillow is used to load fonts and measure text):
+Pillow has no font fallback, so we do it here (Pillow loads fonts and measures text; fontTools
+reads which characters each font has):
 - Comments are cleaned first: every whitespace character, newlines included, becomes one
   space (the sticker is a short reflowed paragraph, as on TikTok); control characters, bidi
   overrides/isolates and zero-width characters are dropped (ZWJ and tag characters only
   survive inside emoji sequences). Nothing is interpreted as markup: `<b>` is drawn literally.
-- Text is split into units (a character with its combining marks, or one emoji sequence) and
-  each unit goes to a font: emoji -> NotoColorEmoji (CBDT, drawn at 109 px and scaled),
-  Arabic/Hebrew -> their Noto fonts, the rest -> the card font. A character no bundled font has
-  becomes U+FFFD (a run of them becomes one), never a .notdef box.
+- Text is split into grapheme clusters (the `regex` module's `\\X`, UAX #29: a character with
+  its combining marks, or one emoji sequence) and each goes to a font: emoji -> NotoColorEmoji
+  (CBDT, drawn at 109 px and scaled), Arabic/Hebrew -> their Noto fonts, the rest -> the card
+  font. A character no bundled font has becomes U+FFFD (a run of them becomes one), never a
+  .notdef box.
 - Units are shaped in runs (raqm) on a shared baseline. A line whose first strong character is
   right-to-left is right-aligned and its runs are ordered with a run-level version of the
   Unicode bidi algorithm (rules W7, N1, I1-I2, L2).
@@ -24,13 +27,14 @@ from __future__ import annotations
 
 import logging
 import math
-import struct
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+import regex
+from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.errors import ConfigError
@@ -96,41 +100,9 @@ def _load_font(path: Path, size: int) -> ImageFont.FreeTypeFont:
 
 @lru_cache(maxsize=16)
 def _cmap(path: Path) -> frozenset[int]:
-    """Code points the font maps to a real glyph (cmap formats 4 and 12)."""
-    data = path.read_bytes()
-    num_tables = struct.unpack_from(">H", data, 4)[0]
-    tables = {data[12 + 16 * i: 16 + 16 * i]: struct.unpack_from(">I", data, 20 + 16 * i)[0]
-              for i in range(num_tables)}
-    base = tables[b"cmap"]
-    covered: set[int] = set()
-    for i in range(struct.unpack_from(">H", data, base + 2)[0]):
-        sub = base + struct.unpack_from(">I", data, base + 8 + 8 * i)[0]
-        fmt = struct.unpack_from(">H", data, sub)[0]
-        if fmt == 4:
-            segs = struct.unpack_from(">H", data, sub + 6)[0] // 2
-            ends = struct.unpack_from(f">{segs}H", data, sub + 14)
-            starts = struct.unpack_from(f">{segs}H", data, sub + 16 + 2 * segs)
-            deltas = struct.unpack_from(f">{segs}h", data, sub + 16 + 4 * segs)
-            ro_at = sub + 16 + 6 * segs
-            offsets = struct.unpack_from(f">{segs}H", data, ro_at)
-            for s in range(segs):
-                for c in range(starts[s], ends[s] + 1):
-                    if c == 0xFFFF:
-                        continue
-                    if offsets[s] == 0:
-                        glyph = (c + deltas[s]) & 0xFFFF
-                    else:
-                        at = ro_at + 2 * s + offsets[s] + 2 * (c - starts[s])
-                        glyph = struct.unpack_from(">H", data, at)[0]
-                        glyph = (glyph + deltas[s]) & 0xFFFF if glyph else 0
-                    if glyph:
-                        covered.add(c)
-        elif fmt == 12:
-            groups = struct.unpack_from(">I", data, sub + 12)[0]
-            for g in range(groups):
-                first, last, glyph = struct.unpack_from(">III", data, sub + 16 + 12 * g)
-                covered.update(range(first + (glyph == 0), last + 1))
-    return frozenset(covered)
+    """Code points the font maps to a real glyph (not .notdef), read once per font file."""
+    with TTFont(path, lazy=True) as font:
+        return frozenset(c for c, glyph in (font.getBestCmap() or {}).items() if font.getGlyphID(glyph) != 0)
 
 
 @lru_cache(maxsize=16)
@@ -163,55 +135,29 @@ def _clean(text: str) -> str:
     return " ".join(w for w in "".join(out).split(" ") if w)
 
 
-def _is_modifier(ch: str) -> bool:
-    return 0x1F3FB <= ord(ch) <= 0x1F3FF
+# Grapheme clusters (UAX #29) keep an emoji sequence whole: ZWJ sequences, flags (a pair of
+# regional indicators), skin tones, keycaps, tag sequences and variation selectors.
+_GRAPHEME = regex.compile(r"\X")
+# Clusters that are emoji in any font: a flag, a keycap, a pictograph with the emoji selector, a
+# skin tone or a ZWJ sequence.
+_EMOJI_FORM = regex.compile(
+    r"\p{RI}|[0-9#*]\ufe0f?\u20e3|\p{ExtPict}(?:\ufe0f|\p{Emoji_Modifier}|.*\u200d\p{ExtPict})", regex.S,
+)
+# What is left of a broken emoji sequence at the start of a cluster: ZWJ, tags, selectors, U+20E3.
+_LEFTOVER = regex.compile(r"[\p{Cf}\p{VS}\u20e3]")
 
 
-def _is_ri(ch: str) -> bool:
-    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+def _is_emoji(cluster: str, fonts: _Fonts) -> bool:
+    """Whether a grapheme cluster is drawn from the emoji font.
 
-
-def _emoji_element(s: str, i: int, fonts: _Fonts, after_zwj: bool) -> int:
-    """End of one emoji (with presentation selector and skin tone) starting at i, or i."""
-    ch = s[i]
-    c = ord(ch)
-    if c < 0xA9 or ch in (ZWJ, "\ufe0f", "\ufe0e", "\u20e3") or _is_tag(ch) or c not in fonts.cmaps["emoji"]:
-        return i
-    nxt = s[i + 1] if i + 1 < len(s) else ""
-    emoji_style = (after_zwj or c not in fonts.cmaps["text"] or nxt == "\ufe0f"
-                   or (nxt != "" and _is_modifier(nxt)))
-    if not emoji_style:
-        return i
-    j = i + 1
-    if j < len(s) and s[j] in ("\ufe0f", "\ufe0e"):
-        j += 1
-    if j < len(s) and _is_modifier(s[j]) and not _is_modifier(ch):
-        j += 1
-    return j
-
-
-def _emoji_end(s: str, i: int, fonts: _Fonts) -> int:
-    """End of the emoji sequence (flag, keycap, tag or ZWJ sequence) starting at i, or i."""
-    n = len(s)
-    if _is_ri(s[i]):
-        return i + 2 if i + 1 < n and _is_ri(s[i + 1]) else i + 1
-    if s[i] in "0123456789#*":
-        j = i + 1 + (i + 1 < n and s[i + 1] == "\ufe0f")
-        return j + 1 if j < n and s[j] == "\u20e3" else i
-    j = _emoji_element(s, i, fonts, after_zwj=False)
-    if j == i:
-        return i
-    if s[i] == "\U0001f3f4" and j < n and _is_tag(s[j]):  # subdivision flags
-        k = j
-        while k < n and _is_tag(s[k]) and s[k] != "\U000e007f":
-            k += 1
-        return k + 1 if k < n and s[k] == "\U000e007f" else j
-    while j + 1 < n and s[j] == ZWJ:
-        k = _emoji_element(s, j + 1, fonts, after_zwj=True)
-        if k == j + 1:
-            break
-        j = k
-    return j
+    Our rule, not Unicode's Emoji_Presentation property alone: a character the card font has
+    (©, ☺) stays text unless the cluster's form asks for the emoji; one it lacks is an emoji if
+    the emoji font has it. So the look follows the bundled fonts.
+    """
+    c = ord(cluster[0])
+    if c not in fonts.cmaps["emoji"]:
+        return False
+    return bool(_EMOJI_FORM.match(cluster)) or c not in fonts.cmaps["text"]
 
 
 def _bidi_class(ch: str) -> str:
@@ -230,45 +176,37 @@ def _font_kind(ch: str, fonts: _Fonts) -> str | None:
 
 
 def _segment(text: str, fonts: _Fonts) -> tuple[list[_Unit], list[str]]:
-    """Split cleaned text into units with a font each; returns (units, characters missing)."""
+    """Split cleaned text into units with a font each.
+
+    Returns:
+        (units, grapheme clusters no font has)
+    """
     units: list[_Unit] = []
     missing: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == " ":
+    # Split at spaces first: a cluster may start with a space (" " + a mark is one cluster).
+    for k, word in enumerate(text.split(" ")):
+        if k:
             units.append(_Unit(" ", "space", "N"))
-            i += 1
-            continue
-        j = _emoji_end(text, i, fonts)
-        if j > i:
-            units.append(_Unit(text[i:j], "emoji", "N"))
-            i = j
-            continue
-        j = i + 1
-        while j < n and unicodedata.category(text[j]).startswith("M") and not _is_selector(text[j]):
-            j += 1
-        if ch == ZWJ or _is_selector(ch) or _is_tag(ch) or ch == "\u20e3":
-            i = j  # leftovers of a broken emoji sequence
-            continue
-        kind = _font_kind(ch, fonts)
-        if kind is None:
-            missing.append(ch)
-            if not (units and units[-1].text == REPLACEMENT) and ord(REPLACEMENT) in fonts.cmaps["text"]:
-                units.append(_Unit(REPLACEMENT, "text", "N"))
-        else:
-            marks = "".join(m for m in text[i + 1: j] if ord(m) in fonts.cmaps[kind])
-            units.append(_Unit(ch + marks, kind, _bidi_class(ch)))
-        i = j
+        for cluster in _GRAPHEME.findall(word):
+            if _LEFTOVER.match(cluster):
+                continue
+            if _is_emoji(cluster, fonts):
+                units.append(_Unit(cluster, "emoji", "N"))
+                continue
+            base = cluster[0]
+            kind = _font_kind(base, fonts)
+            if kind is None:
+                missing.append(cluster)
+                if not (units and units[-1].text == REPLACEMENT) and ord(REPLACEMENT) in fonts.cmaps["text"]:
+                    units.append(_Unit(REPLACEMENT, "text", "N"))
+                continue
+            marks = "".join(m for m in cluster[1:]
+                            if unicodedata.category(m).startswith("M") and ord(m) in fonts.cmaps[kind])
+            units.append(_Unit(base + marks, kind, _bidi_class(base)))
     if missing:
         log.warning("card: no font has %s; drawn as U+FFFD",
-                    ", ".join(sorted({f"U+{ord(c):04X}" for c in missing})))
+                    ", ".join(sorted({" ".join(f"U+{ord(c):04X}" for c in m) for m in missing})))
     return units, missing
-
-
-def _is_selector(ch: str) -> bool:
-    c = ord(ch)
-    return 0xFE00 <= c <= 0xFE0F or 0xE0100 <= c <= 0xE01EF
 
 
 # --- layout: pieces, widths, wrapping ---------------------------------------------------------
@@ -304,7 +242,10 @@ def _width(units: list[_Unit], fonts: _Fonts) -> float:
 
 
 def _wrap_comment(text: str, fonts: _Fonts, width: int, max_lines: int, max_chars: int) -> list[list[_Unit]]:
-    """Word-wrap into at most `max_lines` lines; the last ends with an ellipsis if text remains."""
+    """Word-wrap into at most `max_lines` lines; the last ends with an ellipsis if text remains.
+
+    Our own greedy wrap, not `textwrap`: widths are px of runs in several fonts, not characters.
+    """
     units, _ = _segment(_clean(text), fonts)
     cut = False
     count = 0
@@ -373,7 +314,16 @@ def _ellipsize(units: list[_Unit], fonts: _Fonts, width: float, force: bool) -> 
 
 
 def _visual_order(pieces: list[_Piece]) -> tuple[list[int], list[int], bool]:
-    """Bidi at run level: (visual order of piece indices, embedding levels, line is RTL)."""
+    """Bidi at run level: (visual order of piece indices, embedding levels, line is RTL).
+
+    Our own, not python-bidi (tried for issue 8): its API (0.6) is `get_display(text)`, the line
+    as one reordered and mirrored string, and `get_base_level`. We draw each run in its own font
+    (Pillow has no fallback) and raqm shapes and mirrors inside a run, so we need the order of
+    runs and the level of each run (its direction: a "(" in Arabic text is drawn mirrored), not
+    a string. Recovering them from the string is ambiguous (repeated and mirrored characters);
+    its levels exist only in a `debug=True` dump, and the pure-Python `bidi.algorithm` keeps
+    them in undocumented internals. Using it would add glue code, not remove this.
+    """
     strong = [p.cls for p in pieces if p.cls in "LR"]
     rtl = bool(strong) and strong[0] == "R"
     para = "R" if rtl else "L"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 import pytest
@@ -200,6 +202,7 @@ def test_uncovered_characters_become_one_replacement(style: CardSettings) -> Non
     assert [u.text for u in units] == ["a", "\ufffd", "b"]
     assert missing == ["\U0010fffd", "\U0010fffd"]
     assert missing_glyphs("你好 ok", style) == ["你", "好"]
+    assert missing_glyphs("क्षि", style) == ["क्षि"]  # one grapheme cluster (a conjunct), one entry
 
 
 # --- emoji and tofu ----------------------------------------------------------------------------
@@ -231,6 +234,23 @@ def test_emoji_sequences_are_segmented(style: CardSettings) -> None:
         ("👩‍👩‍👧‍👦", "emoji"), ("👍🏽", "emoji"), ("🏳️‍🌈", "emoji"), ("❤️", "emoji"),
         ("🇫🇮", "emoji"), ("1️⃣", "emoji"), ("🏴󠁧󠁢󠁳󠁣󠁴󠁿", "emoji"), ("©", "text"),
     ]
+
+
+@pytest.mark.parametrize(("text", "units"), [
+    ("🇺🇳🇫🇮", [("🇺🇳", "emoji"), ("🇫🇮", "emoji")]),  # adjacent flags pair up, two by two
+    ("❤\u200d🔥", [("❤\u200d🔥", "emoji")]),  # a ZWJ sequence without the emoji selector
+    ("1\u20e3#️⃣", [("1\u20e3", "emoji"), ("#️⃣", "emoji")]),  # keycaps with and without FE0F
+    ("✌🏿x", [("✌🏿", "emoji"), ("x", "text")]),
+    ("©️©", [("©️", "emoji"), ("©", "text")]),  # the card font has ©: text unless FE0F asks
+    ("e\u0301ä", [("e\u0301", "text"), ("ä", "text")]),  # a combining mark stays on its letter
+    ("שָׁלוֹם", [("שָׁ", "hebrew"), ("ל", "hebrew"), ("וֹ", "hebrew"), ("ם", "hebrew")]),
+    ("\u200d\ufe0f\u20e3a \u200d👍", [("a", "text"), (" ", "space"), ("👍", "emoji")]),  # broken leftovers
+])
+def test_grapheme_clusters_are_units(style: CardSettings, text: str, units: list[tuple[str, str]]) -> None:
+    fonts = card_text._role_fonts(FONTS_DIR, style.font, style.font_size)
+    got, missing = card_text._segment(text, fonts)
+    assert [(u.text, u.kind) for u in got] == units
+    assert missing == []
 
 
 def test_emoji_in_card_are_coloured(style: CardSettings) -> None:
@@ -340,15 +360,55 @@ def test_no_shadow_means_no_margin(style: CardSettings) -> None:
 # --- writing -----------------------------------------------------------------------------------
 
 
-def test_write_card_is_atomic(style: CardSettings, tmp_path: Path) -> None:
+def test_write_card_writes_an_rgba_png(style: CardSettings, tmp_path: Path) -> None:
     out = tmp_path / "card.png"
     result = write_card(_content("Moi! 👋"), style, out)
-    assert out.is_file()
-    assert os.listdir(tmp_path) == ["card.png"]
     with Image.open(out) as img:
         assert img.mode == "RGBA" and img.size == (result.width, result.height)
     assert result.path == out and result.header == HEADER
     write_card(_content("toinen"), style, out)  # overwrite in place
+    assert os.listdir(tmp_path) == ["card.png"]
+
+
+class _FullDisk:
+    """A file that takes `room` bytes, then raises `error` from write (a disk filling up)."""
+
+    def __init__(self, fp: IO[bytes], room: int, error: BaseException) -> None:
+        self.fp, self.room, self.error, self.written = fp, room, error, 0
+
+    def write(self, data: bytes) -> int:
+        if self.written + len(data) > self.room:
+            raise self.error
+        self.written += len(data)
+        return self.fp.write(data)
+
+    def __getattr__(self, name: str) -> Any:  # tell, flush... of the real file
+        return getattr(self.fp, name)
+
+
+@pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device"), KeyboardInterrupt()],
+                         ids=["disk-full", "ctrl-c"])
+def test_write_card_is_atomic(style: CardSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              error: BaseException) -> None:
+    """A PNG encoding that fails midway leaves the old card untouched and no temp file.
+
+    A plain `image.save(path)` would have truncated the old card and left half a PNG there.
+    """
+    out = tmp_path / "card.png"
+    write_card(_content("vanha kortti"), style, out)
+    old = out.read_bytes()
+    disks: list[_FullDisk] = []
+    real_png = Image.SAVE["PNG"]
+
+    def failing_png(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+        disks.append(_FullDisk(fp, room=len(old) // 2, error=error))
+        real_png(im, disks[-1], filename)
+
+    monkeypatch.setitem(Image.SAVE, "PNG", failing_png)
+    with pytest.raises(OutputError if isinstance(error, OSError) else KeyboardInterrupt):
+        write_card(_content("uusi kortti, joka ei mahdu levylle " * 4), style, out)
+    assert disks and disks[0].written > 0  # the encoder had written part of the new card
+    assert out.read_bytes() == old
     assert os.listdir(tmp_path) == ["card.png"]
 
 
