@@ -1,6 +1,6 @@
 """Comment card: `CardContent` + `CardSettings` -> RGBA PNG of TikTok's reply sticker.
 
-With `card_text.py` (which measures text), the only modules that import Pillow.
+With `text.py` (which measures text), the only modules that import Pillow.
 It draws what it is given: the plan (and privacy) decide the header text and the avatar.
 
 Geometry of the PNG: a transparent margin of `shadow_margin(style)` px on every side holds the
@@ -9,7 +9,7 @@ PNG is `style.width + 2 * margin` wide. The bubble's height follows the content:
 
     padding | header row: avatar (avatar_size) + header line | gap + comment lines | padding
 
-The text is laid out by `card_text` (font fallback for emoji, Arabic and Hebrew, U+FFFD for
+The text is laid out by `text` (font fallback for emoji, Arabic and Hebrew, U+FFFD for
 characters no bundled font has, right-aligned RTL lines); this module draws its lines.
 """
 
@@ -24,16 +24,16 @@ from pathlib import Path
 from PIL import Image, ImageColor, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
 
 from pipeline.card.text import (
-    _clean,
-    _ellipsize,
-    _emoji_image,
-    _Fonts,
-    _pieces,
-    _role_fonts,
-    _segment,
-    _Unit,
-    _visual_order,
-    _wrap_comment,
+    Fonts,
+    Unit,
+    clean_text,
+    ellipsize,
+    emoji_image,
+    line_pieces,
+    role_fonts,
+    segment_text,
+    visual_order,
+    wrap_comment,
 )
 from pipeline.config import FONTS_DIR, CardSettings
 from pipeline.errors import InputError, OutputError
@@ -70,7 +70,7 @@ def avatar_color(letter: str) -> str:
 
 def missing_glyphs(text: str, style: CardSettings, fonts_dir: Path = FONTS_DIR) -> list[str]:
     """Characters (grapheme clusters) of `text` that no bundled font has (drawn as U+FFFD)."""
-    return _segment(_clean(text), _role_fonts(fonts_dir, style.font, style.font_size))[1]
+    return segment_text(clean_text(text), role_fonts(fonts_dir, style.font, style.font_size))[1]
 
 
 def draw_card(content: CardContent, style: CardSettings, fonts_dir: Path = FONTS_DIR) -> Image.Image:
@@ -90,12 +90,12 @@ def draw_card(content: CardContent, style: CardSettings, fonts_dir: Path = FONTS
     """
     pad, size = style.padding, style.avatar_size
     inner = style.width - 2 * pad
-    body = _role_fonts(fonts_dir, style.font, style.font_size)
-    head = _role_fonts(fonts_dir, style.header_font, style.header_size)
-    lines = _wrap_comment(content.text, body, inner, style.max_lines, style.max_chars)
-    header_units, _ = _segment(_clean(content.header), head)
+    body = role_fonts(fonts_dir, style.font, style.font_size)
+    head = role_fonts(fonts_dir, style.header_font, style.header_size)
+    lines = wrap_comment(content.text, body, inner, style.max_lines, style.max_chars)
+    header_units, _ = segment_text(clean_text(content.header), head)
     gap = max(size // 4, 8)
-    header_units = _ellipsize(header_units, head, inner - size - gap, force=False)
+    header_units = ellipsize(header_units, head, inner - size - gap, force=False)
 
     header_h = max(size, round(head.size * LINE_SPACING))
     line_h = round(body.size * LINE_SPACING)
@@ -148,13 +148,13 @@ def write_card(content: CardContent, style: CardSettings, path: Path, fonts_dir:
 
 
 
-def _draw_line(card: Image.Image, units: list[_Unit], fonts: _Fonts, color: Color, left: int,
+def _draw_line(card: Image.Image, units: list[Unit], fonts: Fonts, color: Color, left: int,
                baseline: int, right: int | None) -> None:
     """Draw one line; RTL lines are right-aligned to `right` when it is given."""
     while units and units[-1].kind == "space":
         units = units[:-1]
-    pieces = _pieces(units, fonts)
-    order, levels, rtl = _visual_order(pieces)
+    pieces = line_pieces(units, fonts)
+    order, levels, rtl = visual_order(pieces)
     total = sum(p.width for p in pieces)
     ascent, descent, overhang = math.ceil(fonts.size * 1.6), math.ceil(fonts.size * 0.8), fonts.size // 2
     mask = Image.new("L", (math.ceil(total) + 2 * overhang, ascent + descent))
@@ -164,7 +164,7 @@ def _draw_line(card: Image.Image, units: list[_Unit], fonts: _Fonts, color: Colo
     for i in order:
         p = pieces[i]
         if p.kind == "emoji":
-            emoji.append((x, _emoji_image(p.text, fonts)))
+            emoji.append((x, emoji_image(p.text, fonts)))
         elif p.kind != "space":
             draw.text((x, ascent), p.text, font=getattr(fonts, p.kind), fill=255, anchor="ls",
                       direction="rtl" if levels[i] % 2 else "ltr")
@@ -228,8 +228,8 @@ def _avatar(content: CardContent, style: CardSettings, fonts_dir: Path) -> Image
         face = _avatar_picture(content.avatar, s, _rgb(style.background))
     elif content.avatar_letter.strip():
         face = Image.new("RGBA", (s, s), (*_rgb(avatar_color(content.avatar_letter)), 255))
-        fonts = _role_fonts(fonts_dir, style.font, max(8, round(s * 0.46)))
-        units, _ = _segment(_clean(content.avatar_letter), fonts)
+        fonts = role_fonts(fonts_dir, style.font, max(8, round(s * 0.46)))
+        units, _ = segment_text(clean_text(content.avatar_letter), fonts)
         if units:
             unit = units[0]
             letter = [unit._replace(text=unit.text.upper()) if unit.kind == "text" else unit]

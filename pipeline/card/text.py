@@ -1,9 +1,9 @@
 """Card text: comment and header text -> units with a font each -> wrapped lines, in bidi order.
 
-Takes raw text (the comment, the header, the avatar letter) and a font role (`_role_fonts`: the
-card font, Arabic, Hebrew and emoji fonts at one size); gives back `_Unit`s (one grapheme
+Takes raw text (the comment, the header, the avatar letter) and a font role (`role_fonts`: the
+card font, Arabic, Hebrew and emoji fonts at one size); gives back `Unit`s (one grapheme
 cluster: a character with its marks or one emoji sequence, each with a font kind and a bidi
-class), lines of units wrapped and ellipsized to a width in px, `_Piece`s (runs drawn with one
+class), lines of units wrapped and ellipsized to a width in px, `Piece`s (runs drawn with one
 font call, with their width), the visual order of a line's pieces, and emoji runs as colour
 images. `draw.py` draws them.
 
@@ -51,13 +51,13 @@ REPLACEMENT = "\ufffd"
 ZWJ = "\u200d"
 
 
-class _Unit(NamedTuple):
+class Unit(NamedTuple):
     text: str  # one character with its combining marks, one emoji sequence, or " "
     kind: str  # "text" | "arabic" | "hebrew" | "emoji" | "space"
     cls: str  # bidi: "L" strong left-to-right, "R" strong right-to-left, "E" number, "N" neutral
 
 
-class _Piece(NamedTuple):
+class Piece(NamedTuple):
     text: str
     kind: str
     cls: str
@@ -65,7 +65,7 @@ class _Piece(NamedTuple):
 
 
 @dataclass(frozen=True, eq=False)
-class _Fonts:
+class Fonts:
     """Fonts of one role (comment, header, avatar letter) at one size; hashed by identity."""
 
     size: int
@@ -106,11 +106,11 @@ def _cmap(path: Path) -> frozenset[int]:
 
 
 @lru_cache(maxsize=16)
-def _role_fonts(fonts_dir: Path, text_font: str, size: int) -> _Fonts:
+def role_fonts(fonts_dir: Path, text_font: str, size: int) -> Fonts:
     paths = {"text": fonts_dir / text_font, "arabic": fonts_dir / ARABIC_FONT,
              "hebrew": fonts_dir / HEBREW_FONT, "emoji": fonts_dir / EMOJI_FONT}
     fonts = {k: _load_font(p, EMOJI_PX if k == "emoji" else size) for k, p in paths.items()}
-    return _Fonts(size=size, cmaps={k: _cmap(p) for k, p in paths.items()}, **fonts)
+    return Fonts(size=size, cmaps={k: _cmap(p) for k, p in paths.items()}, **fonts)
 
 
 # --- text: cleaning, units, emoji sequences ---------------------------------------------------
@@ -120,7 +120,7 @@ def _is_tag(ch: str) -> bool:
     return 0xE0020 <= ord(ch) <= 0xE007F
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
     """Whitespace -> one space; control, format (bidi, zero-width) characters removed."""
     out = []
     for ch in text:
@@ -147,7 +147,7 @@ _EMOJI_FORM = regex.compile(
 _LEFTOVER = regex.compile(r"[\p{Cf}\p{VS}\u20e3]")
 
 
-def _is_emoji(cluster: str, fonts: _Fonts) -> bool:
+def _is_emoji(cluster: str, fonts: Fonts) -> bool:
     """Whether a grapheme cluster is drawn from the emoji font.
 
     Our rule, not Unicode's Emoji_Presentation property alone: a character the card font has
@@ -165,7 +165,7 @@ def _bidi_class(ch: str) -> str:
     return "L" if b == "L" else "R" if b in ("R", "AL") else "E" if b in ("EN", "AN") else "N"
 
 
-def _font_kind(ch: str, fonts: _Fonts) -> str | None:
+def _font_kind(ch: str, fonts: Fonts) -> str | None:
     c, b = ord(ch), unicodedata.bidirectional(ch)
     order: tuple[str, ...] = ("arabic", "hebrew") if b in ("AL", "AN") else ("hebrew", "arabic")
     if b in ("R", "AL", "AN"):
@@ -175,34 +175,34 @@ def _font_kind(ch: str, fonts: _Fonts) -> str | None:
     return next((k for k in order if c in fonts.cmaps[k]), None)
 
 
-def _segment(text: str, fonts: _Fonts) -> tuple[list[_Unit], list[str]]:
+def segment_text(text: str, fonts: Fonts) -> tuple[list[Unit], list[str]]:
     """Split cleaned text into units with a font each.
 
     Returns:
         (units, grapheme clusters no font has)
     """
-    units: list[_Unit] = []
+    units: list[Unit] = []
     missing: list[str] = []
     # Split at spaces first: a cluster may start with a space (" " + a mark is one cluster).
     for k, word in enumerate(text.split(" ")):
         if k:
-            units.append(_Unit(" ", "space", "N"))
+            units.append(Unit(" ", "space", "N"))
         for cluster in _GRAPHEME.findall(word):
             if _LEFTOVER.match(cluster):
                 continue
             if _is_emoji(cluster, fonts):
-                units.append(_Unit(cluster, "emoji", "N"))
+                units.append(Unit(cluster, "emoji", "N"))
                 continue
             base = cluster[0]
             kind = _font_kind(base, fonts)
             if kind is None:
                 missing.append(cluster)
                 if not (units and units[-1].text == REPLACEMENT) and ord(REPLACEMENT) in fonts.cmaps["text"]:
-                    units.append(_Unit(REPLACEMENT, "text", "N"))
+                    units.append(Unit(REPLACEMENT, "text", "N"))
                 continue
             marks = "".join(m for m in cluster[1:]
                             if unicodedata.category(m).startswith("M") and ord(m) in fonts.cmaps[kind])
-            units.append(_Unit(base + marks, kind, _bidi_class(base)))
+            units.append(Unit(base + marks, kind, _bidi_class(base)))
     if missing:
         log.warning("card: no font has %s; drawn as U+FFFD",
                     ", ".join(sorted({" ".join(f"U+{ord(c):04X}" for c in m) for m in missing})))
@@ -212,9 +212,9 @@ def _segment(text: str, fonts: _Fonts) -> tuple[list[_Unit], list[str]]:
 # --- layout: pieces, widths, wrapping ---------------------------------------------------------
 
 
-def _pieces(units: list[_Unit], fonts: _Fonts) -> list[_Piece]:
+def line_pieces(units: list[Unit], fonts: Fonts) -> list[Piece]:
     """Merge units into runs drawn with one font call each (spaces stay separate)."""
-    runs: list[list[_Unit]] = []
+    runs: list[list[Unit]] = []
     for u in units:
         if runs and u.kind != "space" and runs[-1][0].kind == u.kind:
             runs[-1].append(u)
@@ -225,28 +225,28 @@ def _pieces(units: list[_Unit], fonts: _Fonts) -> list[_Piece]:
         classes = [u.cls for u in run]
         cls = next((c for c in classes if c in "LR"), "E" if "E" in classes else "N")
         text = "".join(u.text for u in run)
-        out.append(_Piece(text, run[0].kind, cls, _piece_width(fonts, run[0].kind, text, cls == "R")))
+        out.append(Piece(text, run[0].kind, cls, _piece_width(fonts, run[0].kind, text, cls == "R")))
     return out
 
 
 @lru_cache(maxsize=4096)
-def _piece_width(fonts: _Fonts, kind: str, text: str, rtl: bool) -> float:
+def _piece_width(fonts: Fonts, kind: str, text: str, rtl: bool) -> float:
     if kind == "emoji":
         return fonts.emoji.getlength(text) * fonts.emoji_scale
     font = fonts.text if kind == "space" else getattr(fonts, kind)
     return float(font.getlength(text, direction="rtl" if rtl else "ltr"))
 
 
-def _width(units: list[_Unit], fonts: _Fonts) -> float:
-    return sum(p.width for p in _pieces(units, fonts))
+def units_width(units: list[Unit], fonts: Fonts) -> float:
+    return sum(p.width for p in line_pieces(units, fonts))
 
 
-def _wrap_comment(text: str, fonts: _Fonts, width: int, max_lines: int, max_chars: int) -> list[list[_Unit]]:
+def wrap_comment(text: str, fonts: Fonts, width: int, max_lines: int, max_chars: int) -> list[list[Unit]]:
     """Word-wrap into at most `max_lines` lines; the last ends with an ellipsis if text remains.
 
     Our own greedy wrap, not `textwrap`: widths are px of runs in several fonts, not characters.
     """
-    units, _ = _segment(_clean(text), fonts)
+    units, _ = segment_text(clean_text(text), fonts)
     cut = False
     count = 0
     for k, u in enumerate(units):
@@ -254,21 +254,21 @@ def _wrap_comment(text: str, fonts: _Fonts, width: int, max_lines: int, max_char
         if count > max_chars:
             units, cut = units[:k], True
             break
-    words: list[list[_Unit]] = [[]]
+    words: list[list[Unit]] = [[]]
     for u in units:
         if u.kind == "space":
             words.append([])
         else:
             words[-1].append(u)
-    space = _Unit(" ", "space", "N")
-    space_w = _width([space], fonts)
-    lines: list[list[_Unit]] = []
-    line: list[_Unit] = []
+    space = Unit(" ", "space", "N")
+    space_w = units_width([space], fonts)
+    lines: list[list[Unit]] = []
+    line: list[Unit] = []
     line_w = 0.0
     for word in (w for w in words if w):
         if len(lines) > max_lines:
             break
-        word_w = _width(word, fonts)
+        word_w = units_width(word, fonts)
         if line and line_w + space_w + word_w <= width:
             line, line_w = [*line, space, *word], line_w + space_w + word_w
             continue
@@ -278,34 +278,34 @@ def _wrap_comment(text: str, fonts: _Fonts, width: int, max_lines: int, max_char
             k = _longest_fit(word, fonts, width)
             lines.append(word[:k])
             word = word[k:]
-            word_w = _width(word, fonts)
+            word_w = units_width(word, fonts)
         line, line_w = word, word_w
     if line:
         lines.append(line)
     if len(lines) > max_lines or (cut and lines):
         lines = lines[:max_lines]
-        lines[-1] = _ellipsize(lines[-1], fonts, width, force=True)
+        lines[-1] = ellipsize(lines[-1], fonts, width, force=True)
     return lines
 
 
-def _longest_fit(units: list[_Unit], fonts: _Fonts, width: float) -> int:
+def _longest_fit(units: list[Unit], fonts: Fonts, width: float) -> int:
     lo, hi = 1, len(units)  # invariant: units[:lo] fits (or lo == 1), units[:hi + 1] does not
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if _width(units[:mid], fonts) <= width:
+        if units_width(units[:mid], fonts) <= width:
             lo = mid
         else:
             hi = mid - 1
     return lo
 
 
-def _ellipsize(units: list[_Unit], fonts: _Fonts, width: float, force: bool) -> list[_Unit]:
+def ellipsize(units: list[Unit], fonts: Fonts, width: float, force: bool) -> list[Unit]:
     """Cut units so they fit `width`, ending with "…" if cut (or always, when `force`)."""
-    if not force and _width(units, fonts) <= width:
+    if not force and units_width(units, fonts) <= width:
         return units
-    dots = _Unit(ELLIPSIS, "text", "N")
+    dots = Unit(ELLIPSIS, "text", "N")
     units = list(units)
-    while units and (units[-1].kind == "space" or _width([*units, dots], fonts) > width):
+    while units and (units[-1].kind == "space" or units_width([*units, dots], fonts) > width):
         units.pop()
     return [*units, dots]
 
@@ -313,7 +313,7 @@ def _ellipsize(units: list[_Unit], fonts: _Fonts, width: float, force: bool) -> 
 # --- bidi order and emoji images --------------------------------------------------------------
 
 
-def _visual_order(pieces: list[_Piece]) -> tuple[list[int], list[int], bool]:
+def visual_order(pieces: list[Piece]) -> tuple[list[int], list[int], bool]:
     """Bidi at run level: (visual order of piece indices, embedding levels, line is RTL).
 
     Our own, not python-bidi (tried for issue 8): its API (0.6) is `get_display(text)`, the line
@@ -365,7 +365,7 @@ def _visual_order(pieces: list[_Piece]) -> tuple[list[int], list[int], bool]:
 
 
 @lru_cache(maxsize=256)
-def _emoji_image(text: str, fonts: _Fonts) -> Image.Image:
+def emoji_image(text: str, fonts: Fonts) -> Image.Image:
     """An emoji run drawn at 109 px in colour and scaled to the role's size (do not modify)."""
     font = fonts.emoji
     asc, desc = font.getmetrics()

@@ -114,12 +114,12 @@ def test_any_unicode_renders_within_limits(style: CardSettings, text: str) -> No
 
 @pytest.mark.parametrize("text", HARD_COMMENTS, ids=range(len(HARD_COMMENTS)))
 def test_lines_never_overflow_the_bubble(style: CardSettings, text: str) -> None:
-    fonts = card_text._role_fonts(FONTS_DIR, style.font, style.font_size)
+    fonts = card_text.role_fonts(FONTS_DIR, style.font, style.font_size)
     inner = style.width - 2 * style.padding
-    lines = card_text._wrap_comment(text, fonts, inner, style.max_lines, style.max_chars)
+    lines = card_text.wrap_comment(text, fonts, inner, style.max_lines, style.max_chars)
     assert len(lines) <= style.max_lines
     for line in lines:
-        assert card_text._width(line, fonts) <= inner
+        assert card_text.units_width(line, fonts) <= inner
 
 
 def test_ink_stays_inside_the_bubble(style: CardSettings) -> None:
@@ -132,9 +132,9 @@ def test_ink_stays_inside_the_bubble(style: CardSettings) -> None:
 
 
 def test_long_word_is_broken_by_character(style: CardSettings) -> None:
-    fonts = card_text._role_fonts(FONTS_DIR, style.font, style.font_size)
+    fonts = card_text.role_fonts(FONTS_DIR, style.font, style.font_size)
     word = "lastensuojeluilmoituksesta" * 2  # wider than a line
-    lines = card_text._wrap_comment(word, fonts, style.width - 2 * style.padding, 4, 400)
+    lines = card_text.wrap_comment(word, fonts, style.width - 2 * style.padding, 4, 400)
     assert len(lines) == 2
     assert "".join(u.text for line in lines for u in line) == word
 
@@ -148,16 +148,16 @@ def test_long_comment_is_truncated_to_max_lines(style: CardSettings) -> None:
         assert heights[n - 1] == heights[0] + (n - 1) * line_h
     assert heights[style.max_lines] == heights[style.max_lines - 1]
     assert heights[style.max_lines + 1] == heights[style.max_lines - 1]
-    fonts = card_text._role_fonts(FONTS_DIR, style.font, style.font_size)
-    lines = card_text._wrap_comment(" ".join([word] * 9), fonts, style.width - 2 * style.padding,
+    fonts = card_text.role_fonts(FONTS_DIR, style.font, style.font_size)
+    lines = card_text.wrap_comment(" ".join([word] * 9), fonts, style.width - 2 * style.padding,
                                    style.max_lines, style.max_chars)
     assert len(lines) == style.max_lines and lines[-1][-1].text == "…"
 
 
 def test_max_chars_cuts_first_with_ellipsis(style: CardSettings) -> None:
     short = dataclasses.replace(style, max_chars=10)
-    fonts = card_text._role_fonts(FONTS_DIR, style.font, style.font_size)
-    lines = card_text._wrap_comment("abcdefghijklmnopqrstuvwxyz", fonts, 800, short.max_lines, short.max_chars)
+    fonts = card_text.role_fonts(FONTS_DIR, style.font, style.font_size)
+    lines = card_text.wrap_comment("abcdefghijklmnopqrstuvwxyz", fonts, 800, short.max_lines, short.max_chars)
     assert "".join(u.text for u in lines[0]) == "abcdefghij…"
 
 
@@ -171,10 +171,10 @@ def test_empty_comment_is_just_the_header_row(style: CardSettings) -> None:
 
 
 def test_long_header_is_ellipsized(style: CardSettings) -> None:
-    fonts = card_text._role_fonts(FONTS_DIR, style.header_font, style.header_size)
-    units, _ = card_text._segment("Vastaa käyttäjän @" + "x" * 200 + " kommenttiin", fonts)
-    cut = card_text._ellipsize(units, fonts, 500, force=False)
-    assert cut[-1].text == "…" and card_text._width(cut, fonts) <= 500
+    fonts = card_text.role_fonts(FONTS_DIR, style.header_font, style.header_size)
+    units, _ = card_text.segment_text("Vastaa käyttäjän @" + "x" * 200 + " kommenttiin", fonts)
+    cut = card_text.ellipsize(units, fonts, 500, force=False)
+    assert cut[-1].text == "…" and card_text.units_width(cut, fonts) <= 500
     img = draw_card(_content("hei", header="@" + "pitkänimi" * 30), style)
     assert img.width <= style.width + 2 * shadow_margin(style)
 
@@ -183,22 +183,22 @@ def test_long_header_is_ellipsized(style: CardSettings) -> None:
 
 
 def test_controls_and_bidi_overrides_are_removed() -> None:
-    assert card_text._clean("a\u202eb\u202cc\u2066d\u2069e\u200bf\ufeffg\x00h\x1bi\x85j") == "abcdefghi j"
-    assert card_text._clean("eka\nrivi\r\n\ttoka  \u00a0 kolmas ") == "eka rivi toka kolmas"
-    assert card_text._clean("👩‍👩‍👧") == "👩‍👩‍👧"  # ZWJ kept for emoji
+    assert card_text.clean_text("a\u202eb\u202cc\u2066d\u2069e\u200bf\ufeffg\x00h\x1bi\x85j") == "abcdefghi j"
+    assert card_text.clean_text("eka\nrivi\r\n\ttoka  \u00a0 kolmas ") == "eka rivi toka kolmas"
+    assert card_text.clean_text("👩‍👩‍👧") == "👩‍👩‍👧"  # ZWJ kept for emoji
 
 
 def test_markup_is_drawn_literally(style: CardSettings) -> None:
     text = "{\\pos(1,1)}\\N<b>x</b>"
-    assert card_text._clean(text) == text
-    fonts = card_text._role_fonts(FONTS_DIR, style.font, style.font_size)
-    lines = card_text._wrap_comment(text, fonts, 800, 4, 400)
+    assert card_text.clean_text(text) == text
+    fonts = card_text.role_fonts(FONTS_DIR, style.font, style.font_size)
+    lines = card_text.wrap_comment(text, fonts, 800, 4, 400)
     assert "".join(u.text for u in lines[0]) == text
 
 
 def test_uncovered_characters_become_one_replacement(style: CardSettings) -> None:
-    fonts = card_text._role_fonts(FONTS_DIR, style.font, style.font_size)
-    units, missing = card_text._segment("a\U0010fffd\U0010fffdb", fonts)
+    fonts = card_text.role_fonts(FONTS_DIR, style.font, style.font_size)
+    units, missing = card_text.segment_text("a\U0010fffd\U0010fffdb", fonts)
     assert [u.text for u in units] == ["a", "\ufffd", "b"]
     assert missing == ["\U0010fffd", "\U0010fffd"]
     assert missing_glyphs("你好 ok", style) == ["你", "好"]
@@ -211,24 +211,24 @@ def test_uncovered_characters_become_one_replacement(style: CardSettings) -> Non
 @pytest.mark.parametrize("emoji", COMMON_EMOJI)
 def test_common_emoji_are_covered_and_not_tofu(style: CardSettings, emoji: str) -> None:
     assert missing_glyphs(emoji, style) == []
-    fonts = card_text._role_fonts(FONTS_DIR, style.font, style.font_size)
-    units, _ = card_text._segment(emoji, fonts)
+    fonts = card_text.role_fonts(FONTS_DIR, style.font, style.font_size)
+    units, _ = card_text.segment_text(emoji, fonts)
     assert [(u.text, u.kind) for u in units] == [(emoji, "emoji")]  # one intact sequence
-    drawn = _pixels(card_text._emoji_image(emoji, fonts))
-    missing = _pixels(card_text._emoji_image("\U0010fffd", fonts))
+    drawn = _pixels(card_text.emoji_image(emoji, fonts))
+    missing = _pixels(card_text.emoji_image("\U0010fffd", fonts))
     assert (drawn[..., 3] > 200).sum() > 0.1 * drawn.shape[0] * drawn.shape[1]  # a real glyph
     assert (missing[..., 3] > 0).sum() == 0  # what the font draws for a code point it lacks
     if emoji not in ("👩‍👩‍👧‍👦",):  # Noto's family is grey on purpose
         assert _coloured(drawn).sum() > 100
     # ZWJ and skin-tone sequences are one glyph (a ligature), not their parts side by side
-    single = card_text._emoji_image("😀", fonts).width
-    assert card_text._emoji_image(emoji, fonts).width <= single + 1
+    single = card_text.emoji_image("😀", fonts).width
+    assert card_text.emoji_image(emoji, fonts).width <= single + 1
 
 
 def test_emoji_sequences_are_segmented(style: CardSettings) -> None:
-    fonts = card_text._role_fonts(FONTS_DIR, style.font, style.font_size)
+    fonts = card_text.role_fonts(FONTS_DIR, style.font, style.font_size)
     text = "👩‍👩‍👧‍👦 👍🏽 🏳️‍🌈 ❤️ 🇫🇮 1️⃣ 🏴󠁧󠁢󠁳󠁣󠁴󠁿 ©"
-    units, _ = card_text._segment(text, fonts)
+    units, _ = card_text.segment_text(text, fonts)
     words = [(u.text, u.kind) for u in units if u.kind != "space"]
     assert words == [
         ("👩‍👩‍👧‍👦", "emoji"), ("👍🏽", "emoji"), ("🏳️‍🌈", "emoji"), ("❤️", "emoji"),
@@ -247,8 +247,8 @@ def test_emoji_sequences_are_segmented(style: CardSettings) -> None:
     ("\u200d\ufe0f\u20e3a \u200d👍", [("a", "text"), (" ", "space"), ("👍", "emoji")]),  # broken leftovers
 ])
 def test_grapheme_clusters_are_units(style: CardSettings, text: str, units: list[tuple[str, str]]) -> None:
-    fonts = card_text._role_fonts(FONTS_DIR, style.font, style.font_size)
-    got, missing = card_text._segment(text, fonts)
+    fonts = card_text.role_fonts(FONTS_DIR, style.font, style.font_size)
+    got, missing = card_text.segment_text(text, fonts)
     assert [(u.text, u.kind) for u in got] == units
     assert missing == []
 
@@ -279,24 +279,24 @@ def test_rtl_line_is_right_aligned(style: CardSettings) -> None:
 
 
 def test_bidi_run_order() -> None:
-    def piece(text: str, cls: str) -> card_text._Piece:
-        return card_text._Piece(text, "space" if text == " " else "text", cls, 10.0)
+    def piece(text: str, cls: str) -> card_text.Piece:
+        return card_text.Piece(text, "space" if text == " " else "text", cls, 10.0)
 
     # RTL line: "שלום hello world 123" -> visual: 123 hello world שלום (with spaces)
     pieces = [piece("שלום", "R"), piece(" ", "N"), piece("hello", "L"), piece(" ", "N"),
               piece("world", "L"), piece(" ", "N"), piece("123", "E")]
-    order, _, rtl = card_text._visual_order(pieces)
+    order, _, rtl = card_text.visual_order(pieces)
     assert rtl
     assert [pieces[i].text for i in order] == ["hello", " ", "world", " ", "123", " ", "שלום"]
     # LTR line with two RTL words: their order flips, the Latin stays in place
     pieces = [piece("hei", "L"), piece(" ", "N"), piece("א", "R"), piece(" ", "N"), piece("ב", "R"),
               piece(" ", "N"), piece("moi", "L")]
-    order, _, rtl = card_text._visual_order(pieces)
+    order, _, rtl = card_text.visual_order(pieces)
     assert not rtl
     assert [pieces[i].text for i in order] == ["hei", " ", "ב", " ", "א", " ", "moi"]
     # numbers inside RTL text keep their logical place, reading right to left
     pieces = [piece("א", "R"), piece(" ", "N"), piece("15", "E"), piece(" ", "N"), piece("ב", "R")]
-    order, levels, _ = card_text._visual_order(pieces)
+    order, levels, _ = card_text.visual_order(pieces)
     assert [pieces[i].text for i in order] == ["ב", " ", "15", " ", "א"]
     assert levels[2] == 2
 
