@@ -110,9 +110,11 @@ def test_bad_csv_is_exit_1(tmp_path: Path) -> None:
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_missing_list_dir_is_exit_1(tmp_path: Path) -> None:
+def test_missing_list_dir_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "comments.txt"
     path.write_text("moi\n", encoding="utf-8")
     result = CliRunner().invoke(comments, ["check", str(path), "--lists", str(tmp_path / "ei")])
-    assert result.exit_code == 1
-    assert "not found" in result.output
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "'--lists'" in errors[0] and "does not exist" in errors[0]
+    assert "moi" not in result.output  # no report: the check came first
