@@ -21,7 +21,13 @@ from pipeline.batch import (
     run_batch,
 )
 from pipeline.cli.main import App, command_options
-from pipeline.cli.options import check_output_folder, existing_file, output_suffix, speech_options
+from pipeline.cli.options import (
+    check_configured_language,
+    check_output_folder,
+    existing_file,
+    output_suffix,
+    speech_options,
+)
 from pipeline.errors import InputError
 
 _SUMMARY_ROWS = 40  # longer batches list only their failed rows
@@ -75,6 +81,7 @@ def batch(app: App, manifest: Path, out_dir: Path, jobs: int | None, resume: boo
       sossut batch vastaukset.csv --out-dir valmiit
     """
     app.quiet = quiet
+    check_configured_language(app.settings, language)
     if scheduler:
         executor = "dask"
     loaded = load_manifest(manifest, out_dir, default_captions=captions)
@@ -300,6 +307,7 @@ def suggest(app: App, recording: Path, output: Path, pause: float, transcript: P
     else:
         from pipeline.reply import transcriber_for
 
+        check_configured_language(app.settings, language)
         media = probe(recording)
         if not media.has_audio:
             raise InputError(f"{recording.name} has no audio track", hint="spans are found from the speech")

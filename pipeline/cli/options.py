@@ -19,7 +19,8 @@ from typing import Any
 
 import click
 
-from pipeline.errors import OutputError
+from pipeline.config import Settings
+from pipeline.errors import ConfigError, OutputError
 
 # Whisper's language codes (faster_whisper.tokenizer._LANGUAGE_CODES, in its order). Copied so
 # that checking --language does not import faster-whisper (about 0.4 s); a unit test compares.
@@ -48,17 +49,36 @@ def either(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
+def _unknown_language(value: str) -> str | None:
+    """Why `value` is not a language Whisper knows (a short message), or None if it is one."""
+    code = value.strip().lower()
+    if code == AUTO_LANGUAGE or code in WHISPER_LANGUAGES:
+        return None
+    close = difflib.get_close_matches(code, WHISPER_LANGUAGES, n=1)
+    guess = f" (did you mean {close[0]}?)" if close else ""
+    return f"unknown language {value!r}{guess}; use a Whisper language code such as fi, sv or en, or {AUTO_LANGUAGE}"
+
+
 def check_language(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """`--language`: a Whisper language code or `auto`, any case; returned lower-case."""
     if value is None:
         return None
-    code = value.strip().lower()
-    if code == AUTO_LANGUAGE or code in WHISPER_LANGUAGES:
-        return code
-    close = difflib.get_close_matches(code, WHISPER_LANGUAGES, n=1)
-    guess = f" (did you mean {close[0]}?)" if close else ""
-    raise click.BadParameter(f"unknown language {value!r}{guess}; use a Whisper language code "
-                             f"such as fi, sv or en, or {AUTO_LANGUAGE}")
+    problem = _unknown_language(value)
+    if problem:
+        raise click.BadParameter(problem)
+    return value.strip().lower()
+
+
+def check_configured_language(settings: Settings, language: str | None) -> None:
+    """The config's transcribe.language, when no --language replaces it, checked as the option is.
+
+    Raises:
+        ConfigError: it is not a Whisper language code, `auto` or "" (also auto).
+    """
+    configured = settings.transcribe.language
+    problem = None if language is not None or not configured.strip() else _unknown_language(configured)
+    if problem:
+        raise ConfigError(f"transcribe.language: {problem}", hint="or give --language")
 
 
 def check_captions(ctx: click.Context, param: click.Parameter, value: str) -> str:

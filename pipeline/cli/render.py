@@ -11,6 +11,7 @@ import click
 from pipeline.cli.main import App, command_options
 from pipeline.cli.options import (
     check_captions,
+    check_configured_language,
     check_output_folder,
     existing_file,
     output_suffix,
@@ -109,6 +110,8 @@ def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: 
     Example:
       sossut render klippi.mp4 -o vastaus.mp4 --comment "Mikä on huostaanotto?"
     """
+    if captions == "auto":
+        check_configured_language(app.settings, language)
     job = ReplyJob(clip=clip, comment=Comment(comment, user, avatar), output=output, captions=captions,
                    show_user=show_user, keep_personal_data=keep_personal_data, sidecar=sidecar,
                    mask_captions=mask_captions)
@@ -143,6 +146,7 @@ def card(app: App, comment: str, user: str, avatar: Path | None, show_user: bool
 @command_options
 def demo(app: App, output: Path, reframe: str | None) -> None:
     """Render the bundled sample clip with an example comment and Finnish captions (offline)."""
+    check_configured_language(app.settings, None)
     job = ReplyJob(clip=DEMO_CLIP, comment=Comment(DEMO_COMMENT, DEMO_USER), output=output, captions="auto")
     app.info(f"rendering the bundled sample {DEMO_CLIP.name} with the comment: {DEMO_COMMENT}")
     _run(app, job, reframe)

@@ -7,7 +7,12 @@ from pathlib import Path
 import click
 
 from pipeline.cli.main import App, command_options
-from pipeline.cli.options import check_caption_output, check_output_folder, speech_options
+from pipeline.cli.options import (
+    check_caption_output,
+    check_configured_language,
+    check_output_folder,
+    speech_options,
+)
 from pipeline.errors import InputError, OutputError
 
 
@@ -36,6 +41,7 @@ def transcribe(app: App, clip: Path, output: Path, language: str | None, model: 
     if output.exists() and output.resolve() == clip.resolve():
         raise OutputError(f"{output}: would overwrite the input")
     check_output_folder(output)  # before the transcription, not after it
+    check_configured_language(app.settings, language)
     settings = app.settings
     options = options_from_settings(settings.transcribe, vocabulary_file=vocabulary, language=language,
                                     model=model, engine=engine)

@@ -107,8 +107,9 @@ def test_language_suggests_a_near_code(files: dict[str, Path], no_work: None) ->
     assert "did you mean fi?" in usage_error(sossut(*render_args(files, "--language", "fin")), "--language")
 
 
-@pytest.mark.parametrize("given", ["fi", "SV", "auto", " en "])
-def test_known_languages_pass_the_check(files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, given: str) -> None:
+@pytest.fixture
+def languages(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """`render` stops, exit 0, where the work would start; the --language it passed on is listed."""
     seen: list[str | None] = []
 
     def transcriber_for(settings: object, **options: str | None) -> Callable[[object], None]:
@@ -120,9 +121,14 @@ def test_known_languages_pass_the_check(files: dict[str, Path], monkeypatch: pyt
 
     monkeypatch.setattr("pipeline.cli.render.transcriber_for", transcriber_for)
     monkeypatch.setattr("pipeline.cli.render.make_reply", make_reply)
+    return seen
+
+
+@pytest.mark.parametrize("given", ["fi", "SV", "auto", " en "])
+def test_known_languages_pass_the_check(files: dict[str, Path], languages: list[str | None], given: str) -> None:
     result = sossut(*render_args(files, "--language", given))
     assert result.exit_code == 0, result.output
-    assert seen == [given.strip().lower()]
+    assert languages == [given.strip().lower()]
 
 
 def test_checking_the_language_imports_no_speech_engine(files: dict[str, Path]) -> None:
@@ -137,6 +143,31 @@ def test_checking_the_language_imports_no_speech_engine(files: dict[str, Path]) 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=files["dir"], env=env)
     assert done.stdout.split() == ["2", "[]"], done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("command", ["render", "demo", "transcribe", "batch", "session"])
+def test_unknown_language_in_the_config_is_found_first(files: dict[str, Path], no_work: None, command: str) -> None:
+    config = files["dir"] / "oma.toml"
+    config.write_text('[transcribe]\nlanguage = "suomi"\n', encoding="utf-8")
+    args: dict[str, list[str | Path]] = {
+        "render": render_args(files),
+        "demo": ["demo", "-o", files["dir"] / "demo.mp4"],
+        "transcribe": ["transcribe", files["clip"], "-o", files["dir"] / "out.srt"],
+        "batch": ["batch", files["dir"] / "m.csv", "--out-dir", files["dir"] / "out"],
+        "session": ["session", "suggest", files["clip"], "-o", files["dir"] / "draft.csv"],
+    }
+    line = one_error(sossut(*args[command], "--config", config))
+    assert "transcribe.language: unknown language 'suomi'" in line and len(line) < 160
+    assert sorted(files["dir"].iterdir()) == sorted([files["clip"], files["notes"], config])
+
+
+@pytest.mark.parametrize("extra", [["--language", "sv"], ["--captions", "none"]])
+def test_configured_language_unused_or_replaced_is_no_error(files: dict[str, Path], languages: list[str | None],
+                                                             extra: list[str]) -> None:
+    config = files["dir"] / "oma.toml"
+    config.write_text('[transcribe]\nlanguage = "suomi"\n', encoding="utf-8")
+    result = sossut(*render_args(files, "--config", config, *extra))
+    assert result.exit_code == 0, result.output
 
 
 # --- caption formats --------------------------------------------------------------------------
