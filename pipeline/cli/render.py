@@ -20,6 +20,7 @@ from pipeline.cli.options import (
 from pipeline.config import ASSETS_DIR
 from pipeline.reply import ReplyJob, Transcribe, make_reply, transcriber_for
 from pipeline.types import REFRAMES, VIDEO_SUFFIXES, Comment
+from pipeline.video import check_output_path
 
 DEMO_CLIP = ASSETS_DIR / "demo" / "demo.mp4"
 DEMO_COMMENT = "Voiko lastensuojeluilmoituksen tehdä nimettömänä? Pelottaa et kaverit saa tietää 😟"
@@ -74,8 +75,6 @@ def _video_output(default: Path | None = None) -> Callable[[click.decorators.FC]
 
 
 def _run(app: App, job: ReplyJob, reframe: str | None, transcribe: Transcribe | None = None) -> None:
-    from pipeline.video import check_output_path
-
     # Before the probe: an output that would overwrite an input or cannot be written is found first.
     check_output_path(job.output, [job.clip] + ([job.comment.avatar] if job.comment.avatar else []))
     check_output_folder(job.output)
