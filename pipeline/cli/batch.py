@@ -21,7 +21,13 @@ from pipeline.batch import (
     run_batch,
 )
 from pipeline.cli.main import App, command_options
-from pipeline.cli.render import speech_options
+from pipeline.cli.options import (
+    check_configured_language,
+    check_output_folder,
+    existing_file,
+    output_suffix,
+    speech_options,
+)
 from pipeline.errors import InputError
 
 _SUMMARY_ROWS = 40  # longer batches list only their failed rows
@@ -75,6 +81,7 @@ def batch(app: App, manifest: Path, out_dir: Path, jobs: int | None, resume: boo
       sossut batch vastaukset.csv --out-dir valmiit
     """
     app.quiet = quiet
+    check_configured_language(app.settings, language)
     if scheduler:
         executor = "dask"
     loaded = load_manifest(manifest, out_dir, default_captions=captions)
@@ -269,10 +276,11 @@ def session() -> None:
 @session.command("suggest")
 @click.argument("recording", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              callback=output_suffix((".csv",), "the draft manifest (CSV)"),
               help="The draft manifest to write (CSV).")
 @click.option("--pause", type=click.FloatRange(min=0.5), default=2.5, show_default=True,
               help="Seconds of silence that end an answer.")
-@click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--transcript", type=existing_file(), default=None,
               help="Use this transcript JSON (from `sossut transcribe`) instead of transcribing.")
 @speech_options
 @command_options
@@ -290,8 +298,7 @@ def suggest(app: App, recording: Path, output: Path, pause: float, transcript: P
     from pipeline.types import Transcript
     from pipeline.video import probe
 
-    if output.suffix.lower() != ".csv":
-        raise InputError(f"{output.name}: the draft is a CSV file; name it like draft.csv")
+    check_output_folder(output)
     if transcript is not None:
         try:
             words = Transcript.from_json(transcript.read_text(encoding="utf-8-sig"))
@@ -300,6 +307,7 @@ def suggest(app: App, recording: Path, output: Path, pause: float, transcript: P
     else:
         from pipeline.reply import transcriber_for
 
+        check_configured_language(app.settings, language)
         media = probe(recording)
         if not media.has_audio:
             raise InputError(f"{recording.name} has no audio track", hint="spans are found from the speech")

@@ -1,7 +1,8 @@
 """`sossut comments check FILE`: a table of the flags of each comment in a file.
 
-A report: it exits 0 even when comments are flagged; an unreadable file exits 1. Comments are
-shown cleaned and with their personal data masked; matched words are the comment's own.
+A report: it exits 0 even when comments are flagged; an unreadable file exits 1, a missing
+`--lists` folder or file is a usage error (exit 2). Comments are shown cleaned and with their
+personal data masked; matched words are the comment's own.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def comments() -> None:
     "--lists",
     "extra_lists",
     multiple=True,
-    type=click.Path(path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     help="Extra word lists: a directory of *.txt (or one .txt file) named by category. Repeatable.",
 )
 @click.option("--flagged-only", is_flag=True, help="List only the comments that have flags.")

@@ -1,8 +1,8 @@
 """The `sossut` command (Click). The only place that prints, exits or configures logging.
 
 Commands parse options, load settings, call one core function and report. Known errors
-(`PipelineError`) become one line on stderr and exit code 1; usage errors exit 2; `--debug`
-shows tracebacks.
+(`PipelineError`) become one line on stderr and exit code 1; usage errors, bad option values
+included, exit 2 before any work starts (`cli/options.py`); `--debug` shows tracebacks.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def command_options(func: F) -> F:
     @click.option(
         "--config",
         "config_file",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
         default=None,
         help="TOML file overriding keys of config/default.toml.",
     )

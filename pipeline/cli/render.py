@@ -9,9 +9,18 @@ from pathlib import Path
 import click
 
 from pipeline.cli.main import App, command_options
+from pipeline.cli.options import (
+    check_captions,
+    check_configured_language,
+    check_output_folder,
+    existing_file,
+    output_suffix,
+    speech_options,
+)
 from pipeline.config import ASSETS_DIR
 from pipeline.reply import ReplyJob, Transcribe, make_reply, transcriber_for
-from pipeline.types import REFRAMES, Comment
+from pipeline.types import REFRAMES, VIDEO_SUFFIXES, Comment
+from pipeline.video import check_output_path
 
 DEMO_CLIP = ASSETS_DIR / "demo" / "demo.mp4"
 DEMO_COMMENT = "Voiko lastensuojeluilmoituksen tehdä nimettömänä? Pelottaa et kaverit saa tietää 😟"
@@ -23,7 +32,7 @@ def _comment_option(required: bool) -> Callable[[click.decorators.FC], click.dec
 
 
 def _card_options(func: click.decorators.FC) -> click.decorators.FC:
-    func = click.option("--avatar", type=click.Path(path_type=Path), default=None,
+    func = click.option("--avatar", type=existing_file(), default=None,
                         help="Picture for the card's round avatar (with --show-user).")(func)
     func = click.option("--user", default="", help="The commenter's user name.")(func)
     func = click.option("--show-user/--hide-user", default=None,
@@ -31,19 +40,6 @@ def _card_options(func: click.decorators.FC) -> click.decorators.FC:
                         "config card.show_user).")(func)
     func = click.option("--keep-personal-data", is_flag=True,
                         help="Do not mask phone numbers, identity codes, e-mails, addresses... on the card.")(func)
-    return func
-
-
-def speech_options(func: click.decorators.FC) -> click.decorators.FC:
-    """--language, --model, --engine, --vocabulary (shared by render, transcribe and batch)."""
-    func = click.option("--vocabulary", type=click.Path(path_type=Path), default=None,
-                        help="Extra domain terms, one per line, given to the speech engine.")(func)
-    func = click.option("--engine", type=click.Choice(["faster-whisper", "openai-whisper"]), default=None,
-                        help="Speech engine (default faster-whisper).")(func)
-    func = click.option("--model", default=None,
-                        help="Whisper model: 'base' (bundled), a local model folder or .pt file, "
-                        "or a name such as large-v3-turbo (downloaded only when online).")(func)
-    func = click.option("--language", default=None, help="Spoken language code, or 'auto' (default fi).")(func)
     return func
 
 
@@ -72,7 +68,16 @@ def _progress(app: App) -> tuple[Callable[[str], None], Callable[[float], None]]
     return on_stage, on_progress
 
 
+def _video_output(default: Path | None = None) -> Callable[[click.decorators.FC], click.decorators.FC]:
+    return click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=default is None,
+                        default=default, show_default=default is not None,
+                        callback=output_suffix(VIDEO_SUFFIXES, "the video"), help="The MP4 to write.")
+
+
 def _run(app: App, job: ReplyJob, reframe: str | None, transcribe: Transcribe | None = None) -> None:
+    # Before the probe: an output that would overwrite an input or cannot be written is found first.
+    check_output_path(job.output, [job.clip] + ([job.comment.avatar] if job.comment.avatar else []))
+    check_output_folder(job.output)
     settings = app.settings if reframe is None else app.settings.with_values(reframe={"mode": reframe})
     on_stage, on_progress = _progress(app)
     result = make_reply(job, settings, transcribe=transcribe, on_stage=on_stage, on_progress=on_progress)
@@ -83,10 +88,10 @@ def _run(app: App, job: ReplyJob, reframe: str | None, transcribe: Transcribe | 
 
 @click.command()
 @click.argument("clip", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The MP4 to write.")
+@_video_output()
 @_comment_option(required=True)
 @_card_options
-@click.option("--captions", default="auto", show_default=True,
+@click.option("--captions", default="auto", show_default=True, callback=check_captions,
               help="auto (transcribe the speech), none, or an edited SRT/VTT/JSON/ASS file.")
 @click.option("--sidecar", is_flag=True, help="Also write OUTPUT.srt and OUTPUT.vtt beside the video.")
 @click.option("--mask-captions/--no-mask-captions", default=None,
@@ -104,8 +109,8 @@ def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: 
     Example:
       sossut render klippi.mp4 -o vastaus.mp4 --comment "Mikä on huostaanotto?"
     """
-    if captions not in ("auto", "none") and not Path(captions).is_file():
-        raise click.BadParameter(f"{captions}: no such caption file (or use auto / none)", param_hint="--captions")
+    if captions == "auto":
+        check_configured_language(app.settings, language)
     job = ReplyJob(clip=clip, comment=Comment(comment, user, avatar), output=output, captions=captions,
                    show_user=show_user, keep_personal_data=keep_personal_data, sidecar=sidecar,
                    mask_captions=mask_captions)
@@ -117,18 +122,15 @@ def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: 
 @click.command()
 @_comment_option(required=True)
 @_card_options
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The PNG to write.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              callback=output_suffix((".png",), "the card image"), help="The PNG to write.")
 @command_options
 def card(app: App, comment: str, user: str, avatar: Path | None, show_user: bool | None,
          keep_personal_data: bool, output: Path) -> None:
     """Draw the comment card alone, as a transparent PNG."""
-    from pipeline.errors import InputError, OutputError
     from pipeline.reply import comment_card
 
-    if output.suffix.lower() != ".png":
-        raise OutputError(f"{output}: the card is a PNG; name the output like card.png")
-    if avatar is not None and not avatar.is_file():
-        raise InputError(f"{avatar}: avatar image not found")
+    check_output_folder(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     image, warnings = comment_card(Comment(comment, user, avatar), app.settings, output, show_user=show_user,
                                    keep_personal_data=keep_personal_data)
@@ -138,12 +140,12 @@ def card(app: App, comment: str, user: str, avatar: Path | None, show_user: bool
 
 
 @click.command()
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("out/demo.mp4"),
-              show_default=True, help="The MP4 to write.")
+@_video_output(default=Path("out/demo.mp4"))
 @_reframe_option
 @command_options
 def demo(app: App, output: Path, reframe: str | None) -> None:
     """Render the bundled sample clip with an example comment and Finnish captions (offline)."""
+    check_configured_language(app.settings, None)
     job = ReplyJob(clip=DEMO_CLIP, comment=Comment(DEMO_COMMENT, DEMO_USER), output=output, captions="auto")
     app.info(f"rendering the bundled sample {DEMO_CLIP.name} with the comment: {DEMO_COMMENT}")
     _run(app, job, reframe)

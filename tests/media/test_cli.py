@@ -71,6 +71,9 @@ def test_unwritable_output_and_output_equal_to_input(broken: dict[str, Path], tm
     blocker.write_text("x")
     result = sossut("render", str(broken["good"]), "-o", str(blocker / "out.mp4"), "--comment", "moi")
     assert result.returncode == 1 and "cannot create the folder" in one_error_line(result)
+    # found before the probe: a clip that is not a video does not get that far
+    result = sossut("render", str(broken["notes"]), "-o", str(blocker / "out.mp4"), "--comment", "moi")
+    assert result.returncode == 1 and "cannot create the folder" in one_error_line(result)
     before = broken["good"].read_bytes()
     result = sossut("render", str(broken["good"]), "-o", str(broken["good"]), "--comment", "moi")
     assert result.returncode == 1 and "overwrite the input" in one_error_line(result)
@@ -82,6 +85,38 @@ def test_usage_errors_exit_2(broken: dict[str, Path], tmp_path: Path) -> None:
     assert sossut("render", str(broken["good"]), "-o", out, "--comment", "x", "--reframe", "zoom").returncode == 2
     assert sossut("render", str(broken["good"]), "-o", out).returncode == 2  # no --comment
     assert sossut("frobnicate").returncode == 2
+
+
+@pytest.mark.parametrize(("extra", "option"), [
+    (["--language", "xx"], "--language"),
+    (["--captions", "{notes}"], "--captions"),
+    (["--avatar", "{missing}"], "--avatar"),
+    (["--vocabulary", "{missing}"], "--vocabulary"),
+    (["--config", "{missing}"], "--config"),
+    (["--config", "{folder}"], "--config"),
+])
+def test_option_errors_come_before_the_probe(broken: dict[str, Path], tmp_path: Path, extra: list[str],
+                                             option: str) -> None:
+    # notes.mp4 is text: had it been probed, the error would be "not a readable media file".
+    notes = tmp_path / "notes.txt"
+    notes.write_text("1\n00:00:00,000 --> 00:00:01,000\nmoi\n", encoding="utf-8")
+    paths = {"notes": notes, "missing": tmp_path / "puuttuu.txt", "folder": tmp_path}
+    out = tmp_path / "o.mp4"
+    result = sossut("render", str(broken["notes"]), "-o", str(out), "--comment", "x",
+                    *(a.format(**paths) for a in extra))
+    assert result.returncode == 2, result.stderr
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error:")]
+    assert len(errors) == 1 and f"'{option}'" in errors[0], result.stderr
+    assert "readable media" not in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_transcribe_output_format_comes_before_the_clip(broken: dict[str, Path], tmp_path: Path) -> None:
+    result = sossut("transcribe", str(broken["notes"]), "-o", str(tmp_path / "out.txt"))
+    assert result.returncode == 2
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error:")]
+    assert len(errors) == 1 and "'--output'" in errors[0] and ".json, .srt, .vtt or .ass" in errors[0]
+    assert not (tmp_path / "out.txt").exists()
 
 
 def test_bad_config_is_one_line(broken: dict[str, Path], tmp_path: Path) -> None:

@@ -99,4 +99,4 @@ def test_suggest_command_with_a_transcript_file(tmp_path: Path) -> None:
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and data.count(b"\r\n") == 4
     result = CliRunner().invoke(suggest, [str(rec), "-o", str(tmp_path / "x.txt"), "--transcript", str(transcript)])
-    assert result.exit_code == 1 and "CSV" in result.output
+    assert result.exit_code == 2 and "CSV" in result.output and "'--output'" in result.output

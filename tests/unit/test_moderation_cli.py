@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
 
-from pipeline.cli.comments import COMMANDS, comments
+from pipeline.cli import cli
+from pipeline.cli.comments import comments
 from pipeline.comments.moderation import SELF_HARM_HINT
 
 COMMENTS = [
@@ -40,8 +42,14 @@ def assert_report(code: int, output: str) -> None:
         assert value not in output
 
 
-def test_commands_list() -> None:
-    assert [comments] == COMMANDS
+def test_reached_through_the_sossut_command(tmp_path: Path) -> None:
+    # As users type it: the top-level group finds the command by name in its lazy registry.
+    path = tmp_path / "comments.txt"
+    path.write_text("\n".join(COMMENTS) + "\n", encoding="utf-8")
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["comments", "check", str(path)], catch_exceptions=False)
+    assert_report(result.exit_code, result.output)
+    listed = CliRunner().invoke(cli, ["--help"]).output
+    assert re.search(r"^ +comments +Check viewer comments before answering them", listed, re.MULTILINE), listed
 
 
 def test_txt(tmp_path: Path) -> None:
@@ -110,9 +118,11 @@ def test_bad_csv_is_exit_1(tmp_path: Path) -> None:
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_missing_list_dir_is_exit_1(tmp_path: Path) -> None:
+def test_missing_list_dir_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "comments.txt"
     path.write_text("moi\n", encoding="utf-8")
     result = CliRunner().invoke(comments, ["check", str(path), "--lists", str(tmp_path / "ei")])
-    assert result.exit_code == 1
-    assert "not found" in result.output
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "'--lists'" in errors[0] and "does not exist" in errors[0]
+    assert "moi" not in result.output  # no report: the check came first
