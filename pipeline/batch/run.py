@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import psutil
+
 from pipeline.batch.manifest import Manifest, ManifestRow, path_key
 from pipeline.batch.state import (
     LOCK_NAME,
@@ -110,17 +112,10 @@ def available_cores() -> int:
 
 
 def available_memory() -> int | None:
-    """Bytes of RAM free for new work (Linux MemAvailable), None if unknown."""
+    """Bytes of RAM free for new work without swapping, None if unknown."""
     try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
+        return int(psutil.virtual_memory().available)
+    except (OSError, RuntimeError):  # psutil cannot read it on this system
         return None
 
 

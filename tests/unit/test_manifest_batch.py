@@ -115,6 +115,11 @@ def test_default_jobs_are_what_the_machine_affords(monkeypatch: pytest.MonkeyPat
     assert default_jobs() == 1
 
 
+def test_free_memory_is_known() -> None:
+    free = batch.available_memory()
+    assert free is not None and free > 0
+
+
 def test_fingerprints_follow_the_inputs_not_the_machine(tmp_path: Path) -> None:
     clip = tmp_path / "a.mp4"
     clip.write_bytes(b"video" * 1000)
