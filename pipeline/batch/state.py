@@ -1,6 +1,7 @@
 """The batch's files in the out dir: a lock, the resume state, row fingerprints, the report.
 
-- `.sossut-batch.lock`: one batch at a time per out dir (flock; released even on SIGKILL).
+- `.sossut-batch.lock`: one batch at a time per out dir (`filelock`: an OS lock, released even
+  on SIGKILL); removed when the batch ends.
 - `.sossut-batch.json`: each finished row's fingerprint (sha256 over everything that makes its
   video) and output size, rewritten atomically after every row; `--resume` trusts a row only
   when both still match.
@@ -17,11 +18,13 @@ import io
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import filelock
 
 from pipeline import __version__
 from pipeline.batch.manifest import Manifest, ManifestRow
@@ -58,24 +61,30 @@ class BatchReport:
 
 @contextmanager
 def out_dir_lock(out_dir: Path) -> Iterator[None]:
-    """One batch at a time per out dir (the lock goes with the process, even on SIGKILL)."""
+    """One batch at a time per out dir; the lock file is removed when the batch ends.
+
+    Raises:
+        OutputError: the out dir cannot be written, or another batch holds it.
+    """
+    path = out_dir / LOCK_NAME
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        fh = open(out_dir / LOCK_NAME, "a+b")  # noqa: SIM115 (closed by the with below)
+        lock = filelock.FileLock(path, timeout=0)
+        lock.acquire()
+    except filelock.Timeout:
+        raise OutputError(f"{out_dir}: another sossut batch is writing to this folder",
+                          hint="wait for it to finish, or choose another --out-dir") from None
     except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot write to the out dir ({exc.strerror})",
+        raise OutputError(f"{out_dir}: cannot write to the out dir ({exc.strerror or exc})",
                           hint="choose a folder you can write to") from None
-    with fh:
-        try:
-            import fcntl
-
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # Windows: no lock
-            pass
-        except OSError:
-            raise OutputError(f"{out_dir}: another sossut batch is writing to this folder",
-                              hint="wait for it to finish, or choose another --out-dir") from None
+    try:
         yield
+    finally:
+        # Removed while still held, so a batch starting now locks a new file, never this one.
+        # Windows cannot remove an open file; filelock removes it there on release.
+        with suppress(OSError):
+            path.unlink()
+        lock.release()
 
 
 def remove_partials(out_dir: Path, rows: Any) -> None:
