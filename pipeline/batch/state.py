@@ -17,7 +17,7 @@ import hashlib
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +28,7 @@ import filelock
 
 from pipeline import __version__
 from pipeline.batch.manifest import Manifest, ManifestRow
-from pipeline.batch.worker import RowResult
+from pipeline.batch.worker import ROW_STATUSES, RowResult, RowStatus
 from pipeline.config import Settings
 from pipeline.errors import OutputError
 from pipeline.files import atomic_write
@@ -51,7 +51,7 @@ class BatchReport:
     seconds: float
     jobs: int
 
-    def count(self, status: str) -> int:
+    def count(self, status: RowStatus) -> int:
         return sum(1 for r in self.results if r.status == status)
 
     @property
@@ -87,7 +87,7 @@ def out_dir_lock(out_dir: Path) -> Iterator[None]:
         lock.release()
 
 
-def remove_partials(out_dir: Path, rows: Any) -> None:
+def remove_partials(out_dir: Path, rows: Iterable[ManifestRow]) -> None:
     """Delete temp files a killed run left: `.NAME.*partial*` of our outputs, our state temp."""
     folders: dict[Path, set[str]] = {out_dir: {Path(name).stem for name in (STATE_NAME, REPORT_JSON, REPORT_CSV)}}
     for row in rows:
@@ -199,7 +199,7 @@ def report_rows(report: BatchReport) -> list[dict[str, Any]]:
 def write_report(report: BatchReport, manifest: Manifest) -> tuple[Path, Path]:
     """`report.json` and `report.csv` (semicolon + BOM, for Excel in a Finnish locale)."""
     rows = report_rows(report)
-    counts = {s: report.count(s) for s in ("done", "failed", "skipped", "invalid")}
+    counts = {s: report.count(s) for s in ROW_STATUSES}
     data = {"manifest": str(manifest.path.resolve()), "out_dir": str(report.out_dir), "sossut": __version__,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": round(report.seconds, 2), "jobs": report.jobs, "counts": counts, "rows": rows}
