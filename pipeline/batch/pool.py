@@ -4,7 +4,8 @@ result, and hand back the workers' stage and progress events as `WorkerEvent`s.
 
 A local worker that dies (the out-of-memory killer, a crash in native code, SIGKILL) breaks
 its process pool: every task in flight on it fails with `BrokenProcessPool`. `LocalPool` then
-starts fresh workers and says so (`worker_lost`). Dask moves the tasks of a lost worker itself.
+starts fresh workers and says so (`worker_lost`); which of those tasks to run again is the
+scheduler's choice (`pipeline.batch.schedule`). Dask moves the tasks of a lost worker itself.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Pool(Protocol):
 
     def worker_lost(self, exc: BaseException) -> bool:
         """Whether a future's `exc` means its worker process died; the pool has then started a
-        fresh one for the tasks still to come."""
+        fresh one, so the task may be run again."""
         ...
 
     def events(self) -> list[WorkerEvent]:
@@ -94,18 +95,31 @@ class LocalPool:
                                    initargs=(self._setup, self._events, os.getpid()), **extra)
 
     def submit(self, task: Task) -> TaskFuture:
-        return self._executor.submit(run_task, task)
+        try:
+            return self._executor.submit(run_task, task)
+        except BrokenProcessPool:  # a worker died after the last result came in
+            self._restart()
+            return self._executor.submit(run_task, task)
 
     def worker_lost(self, exc: BaseException) -> bool:
         if not isinstance(exc, BrokenProcessPool):
             return False
-        if not getattr(self._executor, "_broken", True):
-            return False  # a future of a pool already replaced
-        log.warning("a batch worker process died; starting a new one")
+        # Each task in flight on the broken pool brings this error; restart only once.
+        if getattr(self._executor, "_broken", True):
+            self._restart()
+        return True
+
+    def _restart(self) -> None:
+        log.warning("a batch worker process died; starting new ones")
         old = self._executor
+        groups = [proc.pid for proc in getattr(old, "_processes", {}).values()]
         self._executor = self._new_executor()
         old.shutdown(wait=False, cancel_futures=True)
-        return True
+        # The broken pool's other workers are ended with SIGTERM, which leaves their ffmpeg
+        # running: end each worker's process group. A group's id is not reused while it has
+        # members, so this never reaches an unrelated process.
+        for pgid in groups:
+            _kill_group(pgid, leader_too=False)
 
     def events(self) -> list[WorkerEvent]:
         return drain(self._events)
@@ -122,13 +136,20 @@ class LocalPool:
         self._events.join_thread()
 
 
-def _kill_group(pid: int | None) -> None:
-    """End a worker and its ffmpeg: they share the worker's process group."""
+def _kill_group(pid: int | None, *, leader_too: bool = True) -> None:
+    """End a worker and its ffmpeg: they share the worker's process group.
+
+    Args:
+        pid: the worker's pid, which is its group's id once it runs.
+        leader_too: also kill the worker itself if it does not lead a group yet (it is alive).
+    """
     if pid is None:
         return
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError, AttributeError):
+        if not leader_too:
+            return
         try:  # not yet its own group leader
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

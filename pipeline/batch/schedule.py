@@ -4,7 +4,10 @@ events the caller is told (`BatchEvent`).
 - A recording cut by several captions=auto rows is transcribed first, in one task; its rows
   are handed out with the transcript when it arrives.
 - At most `pool.window` tasks are in flight.
-- A task whose worker process died fails with that reason; the pool goes on with a new worker.
+- When a worker process dies, every task in flight on its pool fails at once, the one that
+  killed it and the ones that happened to run beside it alike. Each such task runs again
+  alone; one that loses its worker while running alone fails, with its reason. So a row that
+  crashes its worker fails alone and the rows beside it are made.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class BatchEvent:
 class _Running:
     task: Task
     future: TaskFuture
+    alone: bool  # nothing else runs on the pool while it does
 
 
 def schedule(rows: Sequence[ManifestRow], pool: Pool, emit: Callable[[BatchEvent], None]
@@ -69,19 +73,28 @@ def schedule(rows: Sequence[ManifestRow], pool: Pool, emit: Callable[[BatchEvent
     held = {r.row for group in waiting.values() for r in group}
     ready: deque[Task] = deque(waiting)
     ready.extend(RowTask(r) for r in rows if r.row not in held)
+    again: deque[Task] = deque()  # lost beside others: each runs again alone
     running: dict[int, _Running] = {}
     done: queue.SimpleQueue[int] = queue.SimpleQueue()
     ids = itertools.count(1)
 
-    def start_more() -> None:
-        while ready and len(running) < pool.window:
-            task_id = next(ids)
-            task = ready.popleft()
-            future = pool.submit(task)
-            running[task_id] = _Running(task, future)
-            future.add_done_callback(functools.partial(_put, done, task_id))
+    def start(task: Task, alone: bool) -> None:
+        task_id = next(ids)
+        future = pool.submit(task)
+        running[task_id] = _Running(task, future, alone)
+        future.add_done_callback(functools.partial(_put, done, task_id))
 
-    while ready or running:
+    def start_more() -> None:
+        if again:
+            if not running:
+                start(again.popleft(), alone=True)
+            return
+        if any(r.alone for r in running.values()):
+            return
+        while ready and len(running) < pool.window:
+            start(ready.popleft(), alone=pool.window == 1)
+
+    while ready or again or running:
         start_more()
         _forward(pool, emit)
         try:
@@ -91,7 +104,10 @@ def schedule(rows: Sequence[ManifestRow], pool: Pool, emit: Callable[[BatchEvent
         run = running.pop(task_id)
         _forward(pool, emit)
         value = _outcome(run, pool)
-        if isinstance(run.task, TranscribeTask):
+        if value is None:
+            log.info("a task was running when a worker died; running it again on its own")
+            again.append(run.task)
+        elif isinstance(run.task, TranscribeTask):
             assert isinstance(value, TranscribeOutcome)
             emit(BatchEvent("transcribed", label=run.task.clip.name, fraction=value.seconds))
             ready.extendleft(RowTask(r, value) for r in reversed(waiting.pop(run.task)))
@@ -118,14 +134,15 @@ def _put(done: queue.SimpleQueue[int], task_id: int, future: Any) -> None:
     done.put(task_id)
 
 
-def _outcome(run: _Running, pool: Pool) -> TaskResult:
-    """The task's result, or a failure that says its worker was lost."""
+def _outcome(run: _Running, pool: Pool) -> TaskResult | None:
+    """The task's result; None when it should run again alone (its worker died beside others)."""
     try:
         value: TaskResult = run.future.result()
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # the worker died, or Dask lost the task
-        pool.worker_lost(exc)
+        if pool.worker_lost(exc) and not run.alone:
+            return None
         return _lost(run.task, exc)
     return value
 

@@ -249,7 +249,7 @@ def dying_factory(options: Any) -> DyingTranscriber:
     return DyingTranscriber()
 
 
-@pytest.mark.parametrize(("jobs", "deaths"), [(1, 1)])
+@pytest.mark.parametrize(("jobs", "deaths"), [(1, 1), (2, 2)])
 def test_a_row_that_kills_its_worker_fails_alone(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  jobs: int, deaths: int) -> None:
     log = tmp_path / "engine.log"
@@ -274,6 +274,7 @@ def test_a_row_that_kills_its_worker_fails_alone(folder: Path, tmp_path: Path, m
     assert dead.error == ("the worker stopped unexpectedly (BrokenProcessPool: A process in the process pool was "
                           "terminated abruptly while the future was running or pending.)")
     assert dead.hint == "the machine may be out of memory: try fewer --jobs, then run again with --resume"
+    # With other rows beside it, the row ran again alone before it was given up.
     assert log.read_text(encoding="utf-8").splitlines().count("die") == deaths
     assert sorted(p.name for p in out.glob("*.mp4")) == ["eka.mp4", "kolmas.mp4", "toka.mp4"]
     assert not list(out.glob(".*partial*"))
