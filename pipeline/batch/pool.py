@@ -42,6 +42,7 @@ class Pool(Protocol):
     """Runs tasks somewhere; `run_batch` opens one per batch and closes it at the end."""
 
     window: int  # tasks worth keeping in flight at once
+    address: str  # where the tasks run: "" for this machine, else the Dask scheduler's address
 
     def submit(self, task: Task) -> TaskFuture:
         """Start a task; its future gives a `TaskResult`, or raises if the worker was lost."""
@@ -80,6 +81,7 @@ class LocalPool:
 
     def __init__(self, jobs: int, setup: WorkerSetup, max_tasks_per_child: int = 0) -> None:
         self.window = jobs
+        self.address = ""
         self._jobs = jobs
         self._setup = setup
         self._max_tasks = max_tasks_per_child
@@ -184,7 +186,9 @@ class DaskPool:
         self._setup = setup
         self._queue: queue.SimpleQueue[WorkerEvent] = queue.SimpleQueue()
         self._client.subscribe_topic(setup.topic, self._on_event)
-        workers = self._client.scheduler_info().get("workers", {})
+        info = self._client.scheduler_info()
+        self.address = str(info.get("address") or scheduler or "")
+        workers = info.get("workers", {})
         self.window = max(1, sum(w.get("nthreads", 1) for w in workers.values())) * 2
         self._futures: list[Any] = []
 

@@ -169,11 +169,13 @@ def run_batch(
                             transcriber_factory=transcriber_factory or get_transcriber,
                             cache_transcripts=options.cache_transcripts, sidecar=options.sidecar,
                             debug=options.debug, topic=f"sossut-batch-{uuid.uuid4().hex}")
+        address = (options.scheduler or "") if options.executor == "dask" else ""
         try:
             if to_run:
                 by_number = {r.row: r for r in to_run}
                 with _open_pool(options, setup, jobs, settings) as pool, \
                         closing(schedule(to_run, pool, emit)) as finished:
+                    address = pool.address
                     for result in finished:
                         row = by_number[result.row]
                         record_row(out_dir, state, row, result, prints[row.row])
@@ -181,7 +183,8 @@ def run_batch(
                         emit(BatchEvent("finished", row=result.row, label=row.clip.name, result=result))
         finally:
             remove_partials(out_dir, to_run)
-        report = BatchReport(tuple(sorted(results, key=lambda r: r.row)), out_dir, time.monotonic() - started, jobs)
+        report = BatchReport(tuple(sorted(results, key=lambda r: r.row)), out_dir, time.monotonic() - started, jobs,
+                             options.executor, address)
         write_report(report, manifest)
     return report
 

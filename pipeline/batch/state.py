@@ -28,6 +28,7 @@ import filelock
 
 from pipeline import __version__
 from pipeline.batch.manifest import Manifest, ManifestRow
+from pipeline.batch.pool import Executor
 from pipeline.batch.worker import ROW_STATUSES, RowResult, RowStatus
 from pipeline.config import Settings
 from pipeline.errors import OutputError
@@ -49,7 +50,9 @@ class BatchReport:
     results: tuple[RowResult, ...]
     out_dir: Path
     seconds: float
-    jobs: int
+    jobs: int  # worker processes (local), or Dask workers started here
+    executor: Executor = "local"
+    address: str = ""  # the Dask scheduler's address ("" for local)
 
     def count(self, status: RowStatus) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -202,7 +205,8 @@ def write_report(report: BatchReport, manifest: Manifest) -> tuple[Path, Path]:
     counts = {s: report.count(s) for s in ROW_STATUSES}
     data = {"manifest": str(manifest.path.resolve()), "out_dir": str(report.out_dir), "sossut": __version__,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "seconds": round(report.seconds, 2), "jobs": report.jobs, "counts": counts, "rows": rows}
+            "seconds": round(report.seconds, 2), "jobs": report.jobs, "executor": report.executor,
+            "scheduler": report.address or None, "counts": counts, "rows": rows}
     json_path = report.out_dir / REPORT_JSON
     csv_path = report.out_dir / REPORT_CSV
     atomic_write(json_path, json.dumps(data, ensure_ascii=False, indent=1))

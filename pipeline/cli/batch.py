@@ -240,7 +240,7 @@ def _summary(app: App, report: BatchReport, quiet: bool) -> None:
             for r in shown:
                 click.echo(f"{r.row:>5}  {r.status:<8} {r.output:<32} {r.seconds:7.1f} s  {r.error}".rstrip())
     counts = ", ".join(f"{report.count(s)} {s}" for s in ROW_STATUSES if report.count(s))
-    click.echo(f"{counts or 'nothing to do'} in {report.seconds:.0f} s with {report.jobs} jobs; "
+    click.echo(f"{counts or 'nothing to do'} in {report.seconds:.0f} s {executor_text(report)}; "
                f"report: {report.out_dir / 'report.csv'}")
     failed = report.failed
     if failed:
@@ -259,6 +259,13 @@ def _summary(app: App, report: BatchReport, quiet: bool) -> None:
         for warning in r.warnings:
             app.warn(f"row {r.row} {r.output}: {warning}")
 
+
+
+def executor_text(report: BatchReport) -> str:
+    """Where the rows were made: "on Dask (tcp://10.0.0.5:8786)", "with 2 worker processes"."""
+    if report.executor == "dask":
+        return f"on Dask ({report.address})" if report.address else "on Dask"
+    return f"with {report.jobs} worker {'process' if report.jobs == 1 else 'processes'}"
 
 
 # --- session --------------------------------------------------------------------------------

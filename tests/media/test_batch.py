@@ -87,6 +87,7 @@ def test_failing_rows_fail_alone_and_the_batch_exits_1(six_rows: tuple[Result, P
     assert "not a readable media file" in rows[5]["error"] and "after the clip ends" in rows[6]["error"]
     assert rows[2]["output"] == "002_a.mp4" and rows[5]["output"] == "005_broken.mp4"
     assert "2 of 6 failed:" in result.stderr and "row 6 ohi.mp4:" in result.stderr
+    assert "4 done, 2 failed in " in result.stdout and " s with 2 worker processes; report: " in result.stdout
     assert sorted(p.name for p in out.glob("*.mp4")) == ["002_a.mp4", "eka.mp4", "kolmas.mp4", "toka.mp4"]
     assert not list(out.glob(".*partial*"))
     csv_text = (out / "report.csv").read_bytes().decode("utf-8-sig")

@@ -61,6 +61,7 @@ def test_dask_makes_what_the_local_pool_makes(cluster: Any, tmp_path: Path) -> N
                            BatchOptions(jobs=1, executor=executor, scheduler=scheduler, sidecar=True),  # type: ignore[arg-type]
                            on_event=lambda e, executor=executor: events.append(f"{executor}:{e.kind}"))
         assert [r.status for r in report.results] == ["done", "done", "failed"]
+        assert (report.executor, report.address) == (executor, scheduler or "")
         results[executor] = outcome(out)
     assert results["dask"] == results["local"]
     assert [r[4] for r in results["local"]] == [1.5, 1.5, None]

@@ -49,6 +49,7 @@ class InlinePool:
 
     def __init__(self, window: int = 2) -> None:
         self.window = window
+        self.address = ""
         self.tasks: list[Task] = []
         self.setup = WorkerSetup(SETTINGS, TranscribeOptions(), None, no_model)
 
@@ -220,6 +221,7 @@ def test_report_files(tmp_path: Path) -> None:
     json_path, csv_path = write_report(report, Manifest(tmp_path / "m.csv", tmp_path, ()))
     data = json.loads(json_path.read_text(encoding="utf-8"))
     assert data["counts"] == {"done": 1, "failed": 1, "skipped": 1, "invalid": 1}
+    assert (data["jobs"], data["executor"], data["scheduler"]) == (1, "local", None)
     assert data["rows"][1] == {"row": 3, "status": "failed", "clip": "/c/b.mp4", "output": "b.mp4", "seconds": 0.5,
                                "error": "rikki (hint: kopioi uudelleen)", "warnings": [], "video_seconds": None}
     raw = csv_path.read_bytes()
@@ -227,6 +229,17 @@ def test_report_files(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert [r["status"] for r in rows] == ["done", "failed", "skipped", "invalid"]
     assert rows[0]["seconds"] == "1,25" and rows[0]["warnings"] == "w1 | w2"
+
+
+def test_the_summary_names_the_executor(tmp_path: Path) -> None:
+    from pipeline.cli.batch import executor_text
+
+    def report(jobs: int, executor: Any = "local", address: str = "") -> BatchReport:
+        return BatchReport((), tmp_path, 1.0, jobs, executor, address)
+
+    assert executor_text(report(1)) == "with 1 worker process"
+    assert executor_text(report(2)) == "with 2 worker processes"
+    assert executor_text(report(1, "dask", "tcp://10.0.0.5:8786")) == "on Dask (tcp://10.0.0.5:8786)"
 
 
 def test_live_display_shows_counts_and_running_stages() -> None:
