@@ -32,7 +32,7 @@ from pipeline.batch.pool import Executor
 from pipeline.batch.worker import ROW_STATUSES, RowResult, RowStatus
 from pipeline.config import Settings
 from pipeline.errors import OutputError
-from pipeline.files import atomic_write
+from pipeline.files import atomic_write, remove_stale_partials
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ STATE_NAME = ".sossut-batch.json"
 LOCK_NAME = ".sossut-batch.lock"
 REPORT_JSON = "report.json"
 REPORT_CSV = "report.csv"
+SIDECAR_SUFFIXES = (".srt", ".vtt")
 REPORT_FIELDS = ("row", "status", "clip", "output", "seconds", "error", "warnings")
 _STATE_VERSION = 1
 _EDGE_BYTES = 1 << 20  # the clip fingerprint reads its first and last MB
@@ -91,17 +92,13 @@ def out_dir_lock(out_dir: Path) -> Iterator[None]:
 
 
 def remove_partials(out_dir: Path, rows: Iterable[ManifestRow]) -> None:
-    """Delete temp files a killed run left: `.NAME.*partial*` of our outputs, our state temp."""
-    folders: dict[Path, set[str]] = {out_dir: {Path(name).stem for name in (STATE_NAME, REPORT_JSON, REPORT_CSV)}}
+    """Delete the temp files a killed run left of our outputs (videos, sidecars) and of the
+    state and report; temp files of a process still running are kept."""
+    paths = [out_dir / name for name in (STATE_NAME, REPORT_JSON, REPORT_CSV)]
     for row in rows:
-        folders.setdefault(row.output.parent, set()).add(row.output.stem)
-    for folder, stems in folders.items():
-        if not folder.is_dir():
-            continue
-        for path in folder.glob(".*partial*"):
-            if any(path.name.startswith(f".{stem}.") for stem in stems) and path.is_file():
-                log.info("removing a partial file of an interrupted run: %s", path)
-                path.unlink(missing_ok=True)
+        paths += [row.output, *(row.output.with_suffix(s) for s in SIDECAR_SUFFIXES)]
+    for path in paths:
+        remove_stale_partials(path)
 
 
 def read_state(out_dir: Path) -> dict[str, Any]:

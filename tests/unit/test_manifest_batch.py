@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -173,13 +174,19 @@ def test_resume_needs_the_same_fingerprint_and_the_output(tmp_path: Path) -> Non
 
 def test_partial_files_of_our_outputs_are_removed(tmp_path: Path) -> None:
     r = dataclasses.replace(row(2), output=tmp_path / "vastaus.mp4")
-    ours = [tmp_path / ".vastaus.k3j4.partial.mp4", tmp_path / ".vastaus.partial.srt",
-            tmp_path / "..sossut-batch.99.partial.json"]
-    others = [tmp_path / ".muu.x1.partial.mp4", tmp_path / "vastaus.mp4", tmp_path / "partial.txt"]
+    gone, alive = 2**22 + 1, os.getppid()  # a pid past Linux's pid_max; a running process
+
+    def partial(stem: str, pid: int, suffix: str) -> Path:  # named as `atomic_path` names them
+        return tmp_path / f".{stem}.{pid}.k3j4x_9a.partial{suffix}"
+
+    ours = [partial("vastaus", gone, ".mp4"), partial("vastaus", gone, ".srt"), partial("vastaus", gone, ".vtt"),
+            partial(".sossut-batch", gone, ".json"), partial("report", gone, ".csv")]
+    others = [partial("muu", gone, ".mp4"), partial("vastaus", alive, ".mp4"), tmp_path / "vastaus.mp4",
+              tmp_path / "partial.txt"]
     for path in ours + others:
         path.write_bytes(b"x")
     remove_partials(tmp_path, [r])
-    assert not any(p.exists() for p in ours) and all(p.exists() for p in others)
+    assert [p.name for p in ours if p.exists()] == [] and all(p.exists() for p in others)
 
 
 def test_invalid_rows_stop_the_batch_unless_skipped(tmp_path: Path) -> None:
