@@ -1,10 +1,10 @@
 """Batch: a checked manifest -> many reply videos in parallel, a report, and resume.
 
 `run_batch(manifest, settings, options)` takes the rows of `pipeline.batch.manifest.load_manifest`,
-runs `make_reply` for each in worker processes (`pipeline.batch.worker`) or on a Dask cluster,
-and returns a `BatchReport` (also written as `report.json` and `report.csv` in the out dir).
+runs `make_reply` for each in worker processes or on a Dask cluster (`pipeline.batch.pool`,
+tasks handed out by `pipeline.batch.schedule`, run by `pipeline.batch.worker`), and returns a `BatchReport` (also written as `report.json` and `report.csv` in the out dir).
 
-- One bad row fails alone with its reason; the rest go on.
+- One bad row fails alone with its reason; the rest go on, even when it crashes its worker.
 - Rows that cut one long recording with `start`/`end` share one transcription: the recording
   is transcribed once, in one worker, before its rows are handed out.
 - Each finished row is recorded in `OUT_DIR/.sossut-batch.json` (written atomically) with a
@@ -18,20 +18,21 @@ and returns a `BatchReport` (also written as `report.json` and `report.csv` in t
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import os
-import queue
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable, Generator, Iterator
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pipeline.batch.manifest import Manifest, ManifestRow, path_key
+import psutil
+
+from pipeline.batch.manifest import Manifest
+from pipeline.batch.pool import DaskPool, Executor, LocalPool, Pool
+from pipeline.batch.schedule import BatchEvent, EventKind, schedule
 from pipeline.batch.state import (
     LOCK_NAME,
     REPORT_CSV,
@@ -46,22 +47,14 @@ from pipeline.batch.state import (
     remove_partials,
     write_report,
 )
-from pipeline.batch.worker import (
-    DaskPool,
-    LocalPool,
-    RowResult,
-    TranscribeOutcome,
-    WorkerSetup,
-    run_row,
-    transcribe_clip,
-)
+from pipeline.batch.worker import RowResult, WorkerSetup
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["LOCK_NAME", "REPORT_CSV", "REPORT_JSON", "STATE_NAME", "BatchEvent", "BatchOptions", "BatchReport",
-           "RowResult", "available_cores", "default_jobs", "run_batch"]
+           "EventKind", "RowResult", "available_cores", "default_jobs", "run_batch"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +64,7 @@ class BatchOptions:
     jobs: int | None = None  # worker processes; None: config batch.jobs, 0 there = `default_jobs()`
     resume: bool = False
     skip_invalid: bool = False
-    executor: Literal["local", "dask"] = "local"
+    executor: Executor = "local"
     scheduler: str | None = None  # Dask scheduler address; None: start a LocalCluster
     engine: str | None = None  # speech options for captions = auto; None: config
     model: str | None = None
@@ -82,26 +75,6 @@ class BatchOptions:
     debug: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class BatchEvent:
-    """What the batch tells its caller while it runs.
-
-    kind: "plan" (rows decided: `to_run`, `skipped`), "stage" (a task began a stage),
-    "progress" (encode fraction of a row), "transcribed" (a shared recording, `label`),
-    "finished" (a row's `result`).
-    Row 0 is the transcription of a shared recording (`label` is its name).
-    """
-
-    kind: str
-    row: int = 0
-    label: str = ""
-    stage: str = ""
-    fraction: float = 0.0
-    result: RowResult | None = None
-    to_run: int = 0
-    skipped: tuple[int, ...] = ()
-
-
 def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -110,17 +83,10 @@ def available_cores() -> int:
 
 
 def available_memory() -> int | None:
-    """Bytes of RAM free for new work (Linux MemAvailable), None if unknown."""
+    """Bytes of RAM free for new work without swapping, None if unknown."""
     try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
+        return int(psutil.virtual_memory().available)
+    except (OSError, RuntimeError):  # psutil cannot read it on this system
         return None
 
 
@@ -203,11 +169,13 @@ def run_batch(
                             transcriber_factory=transcriber_factory or get_transcriber,
                             cache_transcripts=options.cache_transcripts, sidecar=options.sidecar,
                             debug=options.debug, topic=f"sossut-batch-{uuid.uuid4().hex}")
+        address = (options.scheduler or "") if options.executor == "dask" else ""
         try:
             if to_run:
                 by_number = {r.row: r for r in to_run}
-                # closing(): an interrupt ends the workers before the partial files are removed.
-                with closing(_run(to_run, setup, options, jobs, settings, emit)) as finished:
+                with _open_pool(options, setup, jobs, settings) as pool, \
+                        closing(schedule(to_run, pool, emit)) as finished:
+                    address = pool.address
                     for result in finished:
                         row = by_number[result.row]
                         record_row(out_dir, state, row, result, prints[row.row])
@@ -215,89 +183,25 @@ def run_batch(
                         emit(BatchEvent("finished", row=result.row, label=row.clip.name, result=result))
         finally:
             remove_partials(out_dir, to_run)
-        report = BatchReport(tuple(sorted(results, key=lambda r: r.row)), out_dir, time.monotonic() - started, jobs)
+        report = BatchReport(tuple(sorted(results, key=lambda r: r.row)), out_dir, time.monotonic() - started, jobs,
+                             options.executor, address)
         write_report(report, manifest)
     return report
 
 
-def _run(rows: list[ManifestRow], setup: WorkerSetup, options: BatchOptions, jobs: int, settings: Settings,
-         emit: Callable[[BatchEvent], None]) -> Generator[RowResult, None, None]:
-    pool: LocalPool | DaskPool
+@contextmanager
+def _open_pool(options: BatchOptions, setup: WorkerSetup, jobs: int, settings: Settings) -> Iterator[Pool]:
+    """The pool the options ask for; closed when the block ends, its workers killed if the
+    block ended by an error or an interrupt (Ctrl-C, SIGTERM), so no ffmpeg goes on and the
+    partial files can be removed."""
+    pool: Pool
     if options.executor == "dask":
         pool = DaskPool(options.scheduler, setup, jobs)
     else:
         pool = LocalPool(jobs, dataclasses.replace(setup, topic=""), settings.batch.max_tasks_per_child)
     clean = False
     try:
-        yield from _schedule(rows, pool, emit)
+        yield pool
         clean = True
     finally:
-        # Interrupted (Ctrl-C, SIGTERM) or failed: end the workers and their ffmpeg now.
         pool.close(kill=not clean)
-
-
-def _schedule(rows: list[ManifestRow], pool: LocalPool | DaskPool,
-              emit: Callable[[BatchEvent], None]) -> Iterator[RowResult]:
-    """Hand tasks to the pool, at most `pool.window` at a time; yield results as they come.
-
-    A recording cut by several captions=auto rows is transcribed first (one task); its rows
-    are handed out with the transcript when it arrives.
-    """
-    by_clip: dict[str, list[ManifestRow]] = {}
-    for row in rows:
-        if row.captions == "auto":
-            by_clip.setdefault(path_key(row.clip), []).append(row)
-    shared = {key: group for key, group in by_clip.items() if len(group) > 1}
-    ready: deque[tuple[Any, ...]] = deque(("transcribe", group[0].clip, key) for key, group in shared.items())
-    shared_rows = {r.row for group in shared.values() for r in group}
-    ready.extend(("row", r, None) for r in rows if r.row not in shared_rows)
-    done: queue.SimpleQueue[int] = queue.SimpleQueue()
-    inflight: dict[int, tuple[tuple[Any, ...], Any]] = {}
-    ids = iter(range(1, 1 << 62))
-
-    def forward_events() -> None:
-        for kind, row, label, stage, fraction in pool.events():
-            emit(BatchEvent(kind, row=row, label=label, stage=stage, fraction=fraction))
-
-    while ready or inflight:
-        while ready and len(inflight) < pool.window:
-            task = ready.popleft()
-            task_id = next(ids)
-            if task[0] == "transcribe":
-                future = pool.submit(transcribe_clip, task[1])
-            else:
-                future = pool.submit(run_row, task[1], task[2])
-            inflight[task_id] = (task, future)
-            future.add_done_callback(functools.partial(_put, done, task_id))
-        forward_events()
-        try:
-            task_id = done.get(timeout=0.1)
-        except queue.Empty:
-            continue
-        task, future = inflight.pop(task_id)
-        forward_events()
-        try:
-            value = future.result()
-        except BaseException as exc:  # the worker died, or Dask lost the task
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            pool.lost(exc)
-            value = _lost(task, exc)
-        if task[0] == "transcribe":
-            emit(BatchEvent("transcribed", label=task[1].name, fraction=value.seconds))
-            ready.extendleft(("row", r, value) for r in reversed(shared[task[2]]))
-        else:
-            yield value
-
-
-def _put(done: queue.SimpleQueue[int], task_id: int, future: Any) -> None:
-    done.put(task_id)
-
-
-def _lost(task: tuple[Any, ...], exc: BaseException) -> RowResult | TranscribeOutcome:
-    reason = f"the worker stopped unexpectedly ({type(exc).__name__}: {exc})".replace(" ()", "")
-    hint = "the machine may be out of memory: try fewer --jobs, then run again with --resume"
-    if task[0] == "transcribe":
-        return TranscribeOutcome(task[1], None, reason, hint)
-    row: ManifestRow = task[1]
-    return RowResult(row.row, "failed", str(row.clip), row.output_name, error=reason, hint=hint)

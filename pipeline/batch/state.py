@@ -1,6 +1,7 @@
 """The batch's files in the out dir: a lock, the resume state, row fingerprints, the report.
 
-- `.sossut-batch.lock`: one batch at a time per out dir (flock; released even on SIGKILL).
+- `.sossut-batch.lock`: one batch at a time per out dir (`filelock`: an OS lock, released even
+  on SIGKILL); removed when the batch ends.
 - `.sossut-batch.json`: each finished row's fingerprint (sha256 over everything that makes its
   video) and output size, rewritten atomically after every row; `--resume` trusts a row only
   when both still match.
@@ -16,19 +17,22 @@ import hashlib
 import io
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import filelock
+
 from pipeline import __version__
 from pipeline.batch.manifest import Manifest, ManifestRow
-from pipeline.batch.worker import RowResult
+from pipeline.batch.pool import Executor
+from pipeline.batch.worker import ROW_STATUSES, RowResult, RowStatus
 from pipeline.config import Settings
 from pipeline.errors import OutputError
-from pipeline.files import atomic_write
+from pipeline.files import atomic_write, remove_stale_partials
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,7 @@ STATE_NAME = ".sossut-batch.json"
 LOCK_NAME = ".sossut-batch.lock"
 REPORT_JSON = "report.json"
 REPORT_CSV = "report.csv"
+SIDECAR_SUFFIXES = (".srt", ".vtt")
 REPORT_FIELDS = ("row", "status", "clip", "output", "seconds", "error", "warnings")
 _STATE_VERSION = 1
 _EDGE_BYTES = 1 << 20  # the clip fingerprint reads its first and last MB
@@ -46,9 +51,11 @@ class BatchReport:
     results: tuple[RowResult, ...]
     out_dir: Path
     seconds: float
-    jobs: int
+    jobs: int  # worker processes (local), or Dask workers started here
+    executor: Executor = "local"
+    address: str = ""  # the Dask scheduler's address ("" for local)
 
-    def count(self, status: str) -> int:
+    def count(self, status: RowStatus) -> int:
         return sum(1 for r in self.results if r.status == status)
 
     @property
@@ -58,38 +65,40 @@ class BatchReport:
 
 @contextmanager
 def out_dir_lock(out_dir: Path) -> Iterator[None]:
-    """One batch at a time per out dir (the lock goes with the process, even on SIGKILL)."""
+    """One batch at a time per out dir; the lock file is removed when the batch ends.
+
+    Raises:
+        OutputError: the out dir cannot be written, or another batch holds it.
+    """
+    path = out_dir / LOCK_NAME
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        fh = open(out_dir / LOCK_NAME, "a+b")  # noqa: SIM115 (closed by the with below)
+        lock = filelock.FileLock(path, timeout=0)
+        lock.acquire()
+    except filelock.Timeout:
+        raise OutputError(f"{out_dir}: another sossut batch is writing to this folder",
+                          hint="wait for it to finish, or choose another --out-dir") from None
     except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot write to the out dir ({exc.strerror})",
+        raise OutputError(f"{out_dir}: cannot write to the out dir ({exc.strerror or exc})",
                           hint="choose a folder you can write to") from None
-    with fh:
-        try:
-            import fcntl
-
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # Windows: no lock
-            pass
-        except OSError:
-            raise OutputError(f"{out_dir}: another sossut batch is writing to this folder",
-                              hint="wait for it to finish, or choose another --out-dir") from None
+    try:
         yield
+    finally:
+        # Removed while still held, so a batch starting now locks a new file, never this one.
+        # Windows cannot remove an open file; filelock removes it there on release.
+        with suppress(OSError):
+            path.unlink()
+        lock.release()
 
 
-def remove_partials(out_dir: Path, rows: Any) -> None:
-    """Delete temp files a killed run left: `.NAME.*partial*` of our outputs, our state temp."""
-    folders: dict[Path, set[str]] = {out_dir: {Path(name).stem for name in (STATE_NAME, REPORT_JSON, REPORT_CSV)}}
+def remove_partials(out_dir: Path, rows: Iterable[ManifestRow]) -> None:
+    """Delete the temp files a killed run left of our outputs (videos, sidecars) and of the
+    state and report; temp files of a process still running are kept."""
+    paths = [out_dir / name for name in (STATE_NAME, REPORT_JSON, REPORT_CSV)]
     for row in rows:
-        folders.setdefault(row.output.parent, set()).add(row.output.stem)
-    for folder, stems in folders.items():
-        if not folder.is_dir():
-            continue
-        for path in folder.glob(".*partial*"):
-            if any(path.name.startswith(f".{stem}.") for stem in stems) and path.is_file():
-                log.info("removing a partial file of an interrupted run: %s", path)
-                path.unlink(missing_ok=True)
+        paths += [row.output, *(row.output.with_suffix(s) for s in SIDECAR_SUFFIXES)]
+    for path in paths:
+        remove_stale_partials(path)
 
 
 def read_state(out_dir: Path) -> dict[str, Any]:
@@ -190,10 +199,11 @@ def report_rows(report: BatchReport) -> list[dict[str, Any]]:
 def write_report(report: BatchReport, manifest: Manifest) -> tuple[Path, Path]:
     """`report.json` and `report.csv` (semicolon + BOM, for Excel in a Finnish locale)."""
     rows = report_rows(report)
-    counts = {s: report.count(s) for s in ("done", "failed", "skipped", "invalid")}
+    counts = {s: report.count(s) for s in ROW_STATUSES}
     data = {"manifest": str(manifest.path.resolve()), "out_dir": str(report.out_dir), "sossut": __version__,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "seconds": round(report.seconds, 2), "jobs": report.jobs, "counts": counts, "rows": rows}
+            "seconds": round(report.seconds, 2), "jobs": report.jobs, "executor": report.executor,
+            "scheduler": report.address or None, "counts": counts, "rows": rows}
     json_path = report.out_dir / REPORT_JSON
     csv_path = report.out_dir / REPORT_CSV
     atomic_write(json_path, json.dumps(data, ensure_ascii=False, indent=1))

@@ -1,30 +1,25 @@
-"""The worker side of a batch: run one manifest row (or transcribe one recording) in a worker
-process, and the two pools that host those workers (local processes, or a Dask cluster).
+"""The worker side of a batch: a task (make one manifest row, or transcribe one recording that
+several rows cut) -> its result, run in a worker process (`pipeline.batch.pool` hosts them).
 
-Workers keep one loaded speech model for all their rows. A row never raises: every failure
-becomes a `RowResult` with status "failed" and a one-line reason, so one bad clip cannot stop
-the rest. Stage and encode-progress events go back to the batch process through a queue
-(local) or a Dask event topic.
+Workers keep one loaded speech model for all their rows. A task never raises: every failure
+becomes a `RowResult` with status "failed" (or a `TranscribeOutcome` without a transcript) and
+a one-line reason, so one bad clip cannot stop the rest. Stage and encode-progress events go
+back to the batch process as `WorkerEvent`s through a queue (local) or a Dask event topic.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import multiprocessing
 import os
-import queue
 import signal
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeGuard, get_args
 
 from pipeline.batch.manifest import ManifestRow
 from pipeline.config import Settings
@@ -33,9 +28,16 @@ from pipeline.types import Comment, Transcript
 
 log = logging.getLogger(__name__)
 
-DASK_CONNECT_TIMEOUT = "20s"
-# (kind, row, label, stage, fraction): kind is "stage" or "progress"; row 0 is a transcription.
-RawEvent = tuple[str, int, str, str, float]
+RowStatus = Literal["done", "failed", "skipped", "invalid"]
+ROW_STATUSES: tuple[RowStatus, ...] = get_args(RowStatus)
+# The stages `make_reply` announces, in order ("captions": read from a file).
+StageName = Literal["probe", "card", "transcribe", "captions", "loudness", "render"]
+STAGES: tuple[StageName, ...] = get_args(StageName)
+WorkerEventKind = Literal["stage", "progress"]
+
+
+def is_stage(name: str) -> TypeGuard[StageName]:
+    return name in STAGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ class RowResult:
     """What became of one manifest row."""
 
     row: int
-    status: str  # done | failed | skipped | invalid
+    status: RowStatus
     clip: str
     output: str  # relative to the out dir
     seconds: float = 0.0  # wall time of the row
@@ -63,6 +65,45 @@ class TranscribeOutcome:
     error: str = ""
     hint: str = ""
     seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TranscribeTask:
+    """Transcribe one recording once, for all the rows that cut it."""
+
+    clip: Path
+
+
+@dataclass(frozen=True, slots=True)
+class RowTask:
+    """Make one row's video; `shared` is the transcript of its recording when rows share one."""
+
+    row: ManifestRow
+    shared: TranscribeOutcome | None = None
+
+
+Task = TranscribeTask | RowTask
+TaskResult = TranscribeOutcome | RowResult
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerEvent:
+    """A task began a stage, or its encode went on. Row 0 is a transcription (`label`: the clip)."""
+
+    kind: WorkerEventKind
+    row: int
+    label: str
+    stage: StageName
+    fraction: float = 0.0
+
+    def to_message(self) -> list[Any]:
+        """Plain values, as a Dask event topic carries them (msgpack)."""
+        return list(astuple(self))
+
+    @classmethod
+    def from_message(cls, message: Any) -> WorkerEvent:
+        kind, row, label, stage, fraction = message
+        return cls(kind, int(row), str(label), stage, float(fraction))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +136,14 @@ class _Worker:
                 self._transcriber = self.setup.transcriber_factory(self.setup.transcribe_options)
             return self._transcriber
 
-    def emit(self, event: RawEvent) -> None:
+    def emit(self, event: WorkerEvent) -> None:
         try:
             if self.events is not None:
                 self.events.put_nowait(event)
             elif self.setup.topic:
                 import distributed
 
-                distributed.get_worker().log_event(self.setup.topic, list(event))
+                distributed.get_worker().log_event(self.setup.topic, event.to_message())
         except Exception:  # progress is best effort; never fail a row over it
             pass
 
@@ -149,11 +190,23 @@ def _watch_parent(parent_pid: int) -> None:
             os.killpg(0, signal.SIGKILL)
 
 
+def run_task(task: Task, setup: WorkerSetup | None = None) -> TaskResult:
+    """Run one task in a worker (never raises but for KeyboardInterrupt).
+
+    Args:
+        task: what to do.
+        setup: given on Dask (no initializer there); None in a local pool worker.
+    """
+    if isinstance(task, TranscribeTask):
+        return transcribe_clip(task.clip, setup)
+    return run_row(task.row, task.shared, setup)
+
+
 def transcribe_clip(clip: Path, setup: WorkerSetup | None = None) -> TranscribeOutcome:
-    """Transcribe a recording once for all rows that cut it (a task; never raises)."""
+    """Transcribe a recording once for all rows that cut it (never raises)."""
     worker = _worker(setup)
     started = time.monotonic()
-    worker.emit(("stage", 0, clip.name, "transcribe", 0.0))
+    worker.emit(WorkerEvent("stage", 0, clip.name, "transcribe"))
     try:
         transcript = worker.transcribe(clip)
     except PipelineError as exc:
@@ -167,7 +220,7 @@ def transcribe_clip(clip: Path, setup: WorkerSetup | None = None) -> TranscribeO
 
 def run_row(row: ManifestRow, shared: TranscribeOutcome | None = None,
             setup: WorkerSetup | None = None) -> RowResult:
-    """Make one row's video (a task; never raises but for KeyboardInterrupt).
+    """Make one row's video (never raises but for KeyboardInterrupt).
 
     Args:
         row: a checked manifest row.
@@ -177,32 +230,33 @@ def run_row(row: ManifestRow, shared: TranscribeOutcome | None = None,
     worker = _worker(setup)
     started = time.monotonic()
     label = row.clip.name
-    base = dict(row=row.row, clip=str(row.clip), output=row.output_name)
     last = [-1]
 
     def on_stage(name: str) -> None:
-        worker.emit(("stage", row.row, label, name, 0.0))
+        if is_stage(name):
+            worker.emit(WorkerEvent("stage", row.row, label, name))
+        else:  # a stage make_reply gained: the display keeps showing the one before
+            log.debug("unknown stage %r", name)
 
     def on_progress(fraction: float) -> None:
         step = int(fraction * 50)  # 2 % steps keep the queue quiet
         if step != last[0]:
             last[0] = step
-            worker.emit(("progress", row.row, label, "render", fraction))
+            worker.emit(WorkerEvent("progress", row.row, label, "render", fraction))
+
+    def result(status: RowStatus, **details: Any) -> RowResult:
+        return RowResult(row.row, status, str(row.clip), row.output_name, time.monotonic() - started, **details)
 
     try:
         if shared is not None and shared.transcript is None:
             raise PipelineError(f"transcribing {shared.clip.name} failed: {shared.error}", shared.hint)
-        result = _make(row, shared, worker, on_stage, on_progress)
+        warnings, video_seconds = _make(row, shared, worker, on_stage, on_progress)
     except PipelineError as exc:
-        return RowResult(status="failed", seconds=time.monotonic() - started, error=exc.message, hint=exc.hint,
-                         **base)  # type: ignore[arg-type]
+        return result("failed", error=exc.message, hint=exc.hint)
     except Exception as exc:
-        return RowResult(status="failed", seconds=time.monotonic() - started,
-                         error=f"unexpected error: {type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
-                         **base)  # type: ignore[arg-type]
-    warnings, video_seconds = result
-    return RowResult(status="done", seconds=time.monotonic() - started, warnings=warnings,
-                     video_seconds=video_seconds, **base)  # type: ignore[arg-type]
+        return result("failed", error=f"unexpected error: {type(exc).__name__}: {exc}",
+                      traceback=traceback.format_exc())
+    return result("done", warnings=warnings, video_seconds=video_seconds)
 
 
 def _make(row: ManifestRow, shared: TranscribeOutcome | None, worker: _Worker,
@@ -235,137 +289,3 @@ def _make(row: ManifestRow, shared: TranscribeOutcome | None, worker: _Worker,
     if span is not None:
         duration = min(span[1], duration) - span[0]
     return result.warnings, round(duration, 3)
-
-
-# --- pools ----------------------------------------------------------------------------------
-
-
-class LocalPool:
-    """`jobs` worker processes (spawned: a model is never forked) on this machine."""
-
-    def __init__(self, jobs: int, setup: WorkerSetup, max_tasks_per_child: int = 0) -> None:
-        self.window = jobs
-        self._jobs = jobs
-        self._setup = setup
-        self._max_tasks = max_tasks_per_child
-        self._ctx = multiprocessing.get_context("spawn")
-        # A plain queue handed to each worker at start: unlike a Manager queue it needs no extra
-        # server process, which would outlive a batch killed with SIGKILL.
-        self._events = self._ctx.Queue()
-        self._executor = self._new_executor()
-
-    def _new_executor(self) -> ProcessPoolExecutor:
-        extra: dict[str, Any] = {"max_tasks_per_child": self._max_tasks} if self._max_tasks > 0 else {}
-        return ProcessPoolExecutor(self._jobs, mp_context=self._ctx, initializer=init_local_worker,
-                                   initargs=(self._setup, self._events, os.getpid()), **extra)
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        return self._executor.submit(fn, *args)
-
-    def lost(self, exc: BaseException) -> bool:
-        """A worker died (out of memory, killed): start a fresh pool for the remaining rows."""
-        if not isinstance(exc, BrokenProcessPool):
-            return False
-        if not getattr(self._executor, "_broken", True):
-            return False  # a future of a pool already replaced
-        log.warning("a batch worker process died; starting a new one")
-        old = self._executor
-        self._executor = self._new_executor()
-        old.shutdown(wait=False, cancel_futures=True)
-        return True
-
-    def events(self) -> list[RawEvent]:
-        got = []
-        while True:
-            try:
-                got.append(self._events.get_nowait())
-            except (queue.Empty, OSError, ValueError):
-                return got
-
-    def close(self, *, kill: bool = False) -> None:
-        if kill:
-            processes = list(getattr(self._executor, "_processes", {}).values())
-            for proc in processes:
-                _kill_group(proc.pid)
-            for proc in processes:
-                proc.join(timeout=5)
-        self._executor.shutdown(wait=not kill, cancel_futures=True)
-        self._events.close()
-        self._events.join_thread()
-
-
-def _kill_group(pid: int | None) -> None:
-    """End a worker and its ffmpeg: they share the worker's process group."""
-    if pid is None:
-        return
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        try:  # not yet its own group leader
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-class DaskPool:
-    """One task per row on a Dask distributed cluster (or a LocalCluster started here).
-
-    Workers must see the clips and the out dir at the same paths (a shared filesystem) and
-    have sossut installed. Results come back to this process, which writes state and report.
-    """
-
-    def __init__(self, scheduler: str | None, setup: WorkerSetup, jobs: int) -> None:
-        try:
-            distributed: Any = importlib.import_module("distributed")
-        except ImportError:
-            raise PipelineError("--executor dask needs Dask distributed",
-                                hint='install the extra: pip install "sossut[dask]"') from None
-        self._cluster: Any = None
-        self._client: Any = None
-        try:
-            if scheduler:
-                self._client = distributed.Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
-            else:
-                self._cluster = distributed.LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                                         dashboard_address=None, silence_logs=logging.ERROR)
-                self._client = distributed.Client(self._cluster)
-        except (OSError, TimeoutError) as exc:
-            raise PipelineError(f"cannot reach the Dask scheduler {scheduler}: {exc}",
-                                hint="check the address (tcp://host:8786) and that the scheduler runs") from None
-        self._setup = setup
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._client.subscribe_topic(setup.topic, self._on_event)
-        workers = self._client.scheduler_info().get("workers", {})
-        self.window = max(1, sum(w.get("nthreads", 1) for w in workers.values())) * 2
-        self._futures: list[Any] = []
-
-    def _on_event(self, event: Any) -> None:
-        _, message = event
-        self._queue.put(tuple(message))
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        future = self._client.submit(fn, *args, self._setup, pure=False)
-        self._futures.append(future)
-        return future
-
-    def lost(self, exc: BaseException) -> bool:
-        return False
-
-    def events(self) -> list[RawEvent]:
-        got = []
-        while True:
-            try:
-                got.append(self._queue.get_nowait())
-            except queue.Empty:
-                return got
-
-    def close(self, *, kill: bool = False) -> None:
-        if kill:
-            self._client.cancel(self._futures)
-        try:
-            self._client.unsubscribe_topic(self._setup.topic)
-        except Exception:
-            pass
-        self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()

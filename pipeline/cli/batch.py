@@ -6,15 +6,17 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 
 from pipeline.batch import (
     COLUMNS,
+    ROW_STATUSES,
     BatchEvent,
     BatchOptions,
     BatchReport,
+    Executor,
     RowResult,
     default_jobs,
     load_manifest,
@@ -48,7 +50,7 @@ _SUMMARY_ROWS = 40  # longer batches list only their failed rows
 @click.option("--captions", type=click.Choice(["auto", "none"]), default="auto", show_default=True,
               help="Captions of rows whose captions column is empty.")
 @click.option("--sidecar", is_flag=True, help="Also write OUTPUT.srt and OUTPUT.vtt next to each video.")
-@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+@click.option("--executor", type=click.Choice(get_args(Executor)), default="local", show_default=True,
               help="local: worker processes here. dask: one task per row on a Dask cluster "
               '(pip install "sossut[dask]"); its workers must see the manifest\'s clips and the '
               "out dir at the same paths (a shared filesystem).")
@@ -58,7 +60,7 @@ _SUMMARY_ROWS = 40  # longer batches list only their failed rows
 @speech_options
 @command_options
 def batch(app: App, manifest: Path, out_dir: Path, jobs: int | None, resume: bool, skip_invalid: bool,
-          quiet: bool, captions: str, sidecar: bool, executor: str, scheduler: str | None,
+          quiet: bool, captions: str, sidecar: bool, executor: Executor, scheduler: str | None,
           language: str | None, model: str | None, engine: str | None, vocabulary: Path | None) -> None:
     """Make one reply video per row of MANIFEST (CSV, JSON or YAML).
 
@@ -95,7 +97,7 @@ def batch(app: App, manifest: Path, out_dir: Path, jobs: int | None, resume: boo
         if not skip_invalid:
             raise InputError("the batch did not start; nothing was made",
                              hint=f"fix the rows (columns: {', '.join(COLUMNS)}) or run with --skip-invalid")
-    options = BatchOptions(jobs=jobs, resume=resume, skip_invalid=skip_invalid, executor=executor,  # type: ignore[arg-type]
+    options = BatchOptions(jobs=jobs, resume=resume, skip_invalid=skip_invalid, executor=executor,
                            scheduler=scheduler, engine=engine, model=model, language=language,
                            vocabulary_file=vocabulary, sidecar=sidecar, debug=app.debug)
     display = make_display(quiet=quiet, total=len(loaded.rows))
@@ -209,7 +211,7 @@ class LiveDisplay(QuietDisplay):
             if key in self.ended:
                 return
             since = self.running.get(key, ("", 0.0, time.monotonic()))[2]
-            self.running[key] = (event.stage, event.fraction, since)
+            self.running[key] = (event.stage or "", event.fraction, since)
         elif event.kind == "transcribed":
             self.running.pop(key, None)
             self.ended.add(key)
@@ -244,8 +246,8 @@ def _summary(app: App, report: BatchReport, quiet: bool) -> None:
         else:
             for r in shown:
                 click.echo(f"{r.row:>5}  {r.status:<8} {r.output:<32} {r.seconds:7.1f} s  {r.error}".rstrip())
-    counts = ", ".join(f"{report.count(s)} {s}" for s in ("done", "failed", "skipped", "invalid") if report.count(s))
-    click.echo(f"{counts or 'nothing to do'} in {report.seconds:.0f} s with {report.jobs} jobs; "
+    counts = ", ".join(f"{report.count(s)} {s}" for s in ROW_STATUSES if report.count(s))
+    click.echo(f"{counts or 'nothing to do'} in {report.seconds:.0f} s {executor_text(report)}; "
                f"report: {report.out_dir / 'report.csv'}")
     failed = report.failed
     if failed:
@@ -263,6 +265,14 @@ def _summary(app: App, report: BatchReport, quiet: bool) -> None:
     for r in warned:
         for warning in r.warnings:
             app.warn(f"row {r.row} {r.output}: {warning}")
+
+
+
+def executor_text(report: BatchReport) -> str:
+    """Where the rows were made: "on Dask (tcp://10.0.0.5:8786)", "with 2 worker processes"."""
+    if report.executor == "dask":
+        return f"on Dask ({report.address})" if report.address else "on Dask"
+    return f"with {report.jobs} worker {'process' if report.jobs == 1 else 'processes'}"
 
 
 # --- session --------------------------------------------------------------------------------

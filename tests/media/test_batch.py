@@ -1,15 +1,17 @@
 """`sossut batch` on real (tiny) clips: bad rows fail alone, spans of one recording, one
-transcription per recording, report files, resume in place."""
+transcription per recording, report files, resume in place, a worker process that dies."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import signal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 import pytest
 from click.testing import CliRunner, Result
 
@@ -85,6 +87,7 @@ def test_failing_rows_fail_alone_and_the_batch_exits_1(six_rows: tuple[Result, P
     assert "not a readable media file" in rows[5]["error"] and "after the clip ends" in rows[6]["error"]
     assert rows[2]["output"] == "002_a.mp4" and rows[5]["output"] == "005_broken.mp4"
     assert "2 of 6 failed:" in result.stderr and "row 6 ohi.mp4:" in result.stderr
+    assert "4 done, 2 failed in " in result.stdout and " s with 2 worker processes; report: " in result.stdout
     assert sorted(p.name for p in out.glob("*.mp4")) == ["002_a.mp4", "eka.mp4", "kolmas.mp4", "toka.mp4"]
     assert not list(out.glob(".*partial*"))
     csv_text = (out / "report.csv").read_bytes().decode("utf-8-sig")
@@ -225,3 +228,56 @@ def test_a_recording_is_transcribed_once_for_all_its_spans(folder: Path, tmp_pat
     assert [c[2] for c in words["toka"]] == ["toinen vastaus"] and words["toka"][0][0] == pytest.approx(0.2, abs=0.05)
     assert [c[2] for c in words["kolmas"]] == ["kolmas osa"] and words["kolmas"][0][0] == pytest.approx(0.1, abs=0.05)
     assert [c[2] for c in words["oma"]] == ["Lyhyt klippi"]
+
+
+# --- a worker process that dies --------------------------------------------------------------
+
+DEATH_SECONDS = 3.0  # the clip whose row kills its worker
+
+
+class DyingTranscriber(CountingTranscriber):
+    """Kills its own worker process with SIGKILL, as the out-of-memory killer does, when it is
+    given the 3-second clip."""
+
+    def transcribe(self, audio: np.ndarray, options: Any) -> Transcript:
+        if abs(len(audio) / 16000 - DEATH_SECONDS) < 0.05:
+            _log("die")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().transcribe(audio, options)
+
+
+def dying_factory(options: Any) -> DyingTranscriber:
+    return DyingTranscriber()
+
+
+@pytest.mark.parametrize(("jobs", "deaths"), [(1, 1), (2, 2)])
+def test_a_row_that_kills_its_worker_fails_alone(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 jobs: int, deaths: int) -> None:
+    log = tmp_path / "engine.log"
+    monkeypatch.setenv(ENGINE_LOG, str(log))
+    monkeypatch.setenv("SOSSUT_CACHE_DIR", str(tmp_path / "cache"))
+    make_clip(tmp_path / "kaatuu.mp4", size=(320, 240), seconds=DEATH_SECONDS)
+    manifest = write_csv(tmp_path / "m.csv", [
+        "clip;comment;output",
+        f"{folder / 'a.mp4'};Eka;eka.mp4",
+        f"{tmp_path / 'kaatuu.mp4'};Tämä kaataa workerin;kaatuu.mp4",
+        f"{folder / 'a.mp4'};Toka;toka.mp4",
+        f"{folder / 'a.mp4'};Kolmas;kolmas.mp4",
+    ])
+    out = tmp_path / "out"
+    report = run_batch(load_manifest(manifest, out, default_captions="auto"), load_settings(),
+                       BatchOptions(jobs=jobs), transcriber_factory=dying_factory)
+    results = {r.output: r for r in report.results}
+    assert {name: r.status for name, r in results.items()} == {
+        "eka.mp4": "done", "kaatuu.mp4": "failed", "toka.mp4": "done", "kolmas.mp4": "done"}, \
+        [r.error for r in report.results]
+    dead = results["kaatuu.mp4"]
+    assert dead.error == ("the worker stopped unexpectedly (BrokenProcessPool: A process in the process pool was "
+                          "terminated abruptly while the future was running or pending.)")
+    assert dead.hint == "the machine may be out of memory: try fewer --jobs, then run again with --resume"
+    # With other rows beside it, the row ran again alone before it was given up.
+    assert log.read_text(encoding="utf-8").splitlines().count("die") == deaths
+    assert sorted(p.name for p in out.glob("*.mp4")) == ["eka.mp4", "kolmas.mp4", "toka.mp4"]
+    assert not list(out.glob(".*partial*"))
+    left = [p.info for p in psutil.process_iter(["pid", "cmdline"]) if str(out) in " ".join(p.info["cmdline"] or ())]
+    assert not left, f"still running: {left}"

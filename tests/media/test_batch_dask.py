@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from pipeline.batch.manifest import load_manifest
+from pipeline.batch.pool import DaskPool
 from pipeline.batch.run import BatchOptions, run_batch
-from pipeline.batch.worker import DaskPool, WorkerSetup
+from pipeline.batch.worker import WorkerSetup
 from pipeline.config import load_settings
 from pipeline.errors import PipelineError
 from tests.conftest import make_clip, probe_output
@@ -60,6 +61,7 @@ def test_dask_makes_what_the_local_pool_makes(cluster: Any, tmp_path: Path) -> N
                            BatchOptions(jobs=1, executor=executor, scheduler=scheduler, sidecar=True),  # type: ignore[arg-type]
                            on_event=lambda e, executor=executor: events.append(f"{executor}:{e.kind}"))
         assert [r.status for r in report.results] == ["done", "done", "failed"]
+        assert (report.executor, report.address) == (executor, scheduler or "")
         results[executor] = outcome(out)
     assert results["dask"] == results["local"]
     assert [r[4] for r in results["local"]] == [1.5, 1.5, None]
@@ -86,7 +88,7 @@ def test_without_dask_installed_the_error_says_what_to_install(monkeypatch: pyte
 
 def test_an_unreachable_scheduler_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("distributed")
-    monkeypatch.setattr("pipeline.batch.worker.DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("pipeline.batch.pool.DASK_CONNECT_TIMEOUT", "1s")
     setup = WorkerSetup(load_settings(), None, None, lambda o: None, topic="t")
     with pytest.raises(PipelineError, match="cannot reach the Dask scheduler tcp://127.0.0.1:9"):
         DaskPool("tcp://127.0.0.1:9", setup, 1)

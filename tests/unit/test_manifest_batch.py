@@ -6,25 +6,27 @@ import csv
 import dataclasses
 import io
 import json
-from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
+import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from pipeline.batch import run as batch
 from pipeline.batch.manifest import Manifest, ManifestRow, load_manifest
-from pipeline.batch.run import BatchOptions, _schedule, default_jobs, run_batch
+from pipeline.batch.pool import TaskFuture
+from pipeline.batch.run import BatchOptions, default_jobs, run_batch
+from pipeline.batch.schedule import schedule
 from pipeline.batch.state import (
     BatchReport,
     already_done,
     fingerprints,
+    out_dir_lock,
     remove_partials,
     write_report,
 )
-from pipeline.batch.worker import RowResult, TranscribeOutcome, run_row, transcribe_clip
+from pipeline.batch.worker import RowResult, RowTask, Task, TranscribeTask, WorkerEvent, WorkerSetup, run_task
 from pipeline.config import load_settings
 from pipeline.errors import InputError, OutputError
 from pipeline.speech.transcribe import TranscribeOptions
@@ -38,69 +40,85 @@ def row(n: int, clip: str = "/clips/live.mp4", captions: str = "auto", **kw: Any
                        captions=captions, output_name=f"{n}.mp4", **kw)
 
 
-class FakePool:
-    """Runs tasks at once in this process, recording what it was given."""
+def no_model(options: Any) -> object:
+    return object()
 
-    def __init__(self, window: int = 2, transcript_error: str = "", broken_rows: tuple[int, ...] = ()) -> None:
+
+class InlinePool:
+    """A `Pool` that runs each task with the real `run_task`, at once, in this process: it
+    stands in for the worker processes only. What it was given is in `tasks`."""
+
+    def __init__(self, window: int = 2) -> None:
         self.window = window
-        self.calls: list[tuple[str, Any]] = []
-        self.max_inflight = 0
-        self.transcript_error = transcript_error
-        self.broken_rows = broken_rows
-        self.restarts = 0
+        self.address = ""
+        self.tasks: list[Task] = []
+        self.setup = WorkerSetup(SETTINGS, TranscribeOptions(), None, no_model)
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    def submit(self, task: Task) -> TaskFuture:
+        from concurrent.futures import Future
+
+        self.tasks.append(task)
         future: Future[Any] = Future()
-        if fn is transcribe_clip:
-            self.calls.append(("transcribe", args[0].name))
-            t = None if self.transcript_error else Transcript("fi", 60.0)
-            future.set_result(TranscribeOutcome(args[0], t, self.transcript_error))
-        else:
-            assert fn is run_row
-            r, shared = args
-            self.calls.append(("row", (r.row, shared)))
-            if r.row in self.broken_rows:
-                future.set_exception(BrokenProcessPool("a worker died"))
-            elif shared is not None and shared.transcript is None:
-                future.set_result(RowResult(r.row, "failed", str(r.clip), r.output_name, error=shared.error))
-            else:
-                future.set_result(RowResult(r.row, "done", str(r.clip), r.output_name))
+        future.set_result(run_task(task, self.setup))
         return future
 
-    def lost(self, exc: BaseException) -> bool:
-        self.restarts += 1
-        return True
+    def worker_lost(self, exc: BaseException) -> bool:
+        return False
 
-    def events(self) -> list[Any]:
+    def events(self) -> list[WorkerEvent]:
         return []
 
+    def close(self, *, kill: bool = False) -> None:
+        pass
 
-def test_a_shared_recording_is_transcribed_once_before_its_rows() -> None:
+
+@pytest.fixture
+def stages(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Stand-ins for the stages a row runs (ffmpeg, the model), so the real `run_row` runs here.
+
+    `made` maps each made output to the transcript its captions came from; `transcribed`
+    lists the clips given to the model; clips named in `no_audio` cannot be transcribed.
+    """
+    seen: dict[str, Any] = {"made": {}, "transcribed": [], "no_audio": set()}
+
+    def transcribe_file(clip: Path, options: Any, *, transcriber: Any = None, cache: bool = True) -> Transcript:
+        seen["transcribed"].append(clip.name)
+        if clip.name in seen["no_audio"]:
+            raise InputError(f"{clip.name} has no audio track")
+        return Transcript("fi", 60.0)
+
+    def make_reply(job: Any, settings: Any, *, transcribe: Any, **kw: Any) -> Any:
+        media = SimpleNamespace(path=job.clip, duration=60.0)
+        seen["made"][job.output.name] = transcribe(media) if job.captions == "auto" else None
+        return SimpleNamespace(warnings=(), media=media)
+
+    monkeypatch.setattr("pipeline.speech.transcribe_file", transcribe_file)
+    monkeypatch.setattr("pipeline.reply.make_reply", make_reply)
+    return seen
+
+
+def test_a_shared_recording_is_transcribed_once_before_its_rows(stages: dict[str, Any]) -> None:
     rows = [row(2), row(3, "/clips/other.mp4"), row(4), row(5, captions="none"), row(6)]
-    pool = FakePool()
-    results = list(_schedule(rows, pool, lambda e: None))  # type: ignore[arg-type]
-    assert pool.calls[0] == ("transcribe", "live.mp4")
-    assert [c for c in pool.calls if c[0] == "transcribe"] == [("transcribe", "live.mp4")]
-    given = {n: shared for kind, (n, shared) in (c for c in pool.calls if c[0] == "row")}  # type: ignore[misc]
+    pool = InlinePool()
+    results = list(schedule(rows, pool, lambda e: None))
+    assert pool.tasks[0] == TranscribeTask(Path("/clips/live.mp4"))
+    assert [t for t in pool.tasks if isinstance(t, TranscribeTask)] == [pool.tasks[0]]
+    given = {t.row.row: t.shared for t in pool.tasks if isinstance(t, RowTask)}
     assert given[3] is None and given[5] is None  # a single clip transcribes in its own task
-    assert given[2] is given[4] is given[6] and given[2].transcript is not None
+    assert given[2] is given[4] is given[6] and given[2] is not None and given[2].transcript is not None
+    assert stages["transcribed"] == ["live.mp4", "other.mp4"]
+    made = stages["made"]
+    assert made["2.mp4"] is made["4.mp4"] is made["6.mp4"] is given[2].transcript and made["5.mp4"] is None
     assert sorted(r.row for r in results) == [2, 3, 4, 5, 6] and all(r.status == "done" for r in results)
 
 
-def test_a_failed_transcription_fails_only_its_rows() -> None:
+def test_a_failed_transcription_fails_only_its_rows(stages: dict[str, Any]) -> None:
+    stages["no_audio"].add("live.mp4")
     rows = [row(2), row(3), row(4, "/clips/other.mp4", captions="none")]
-    results = {r.row: r for r in _schedule(rows, FakePool(transcript_error="no audio"), lambda e: None)}  # type: ignore[arg-type]
-    assert results[2].status == results[3].status == "failed" and results[2].error == "no audio"
-    assert results[4].status == "done"
-
-
-def test_a_dead_worker_fails_its_row_and_the_batch_goes_on() -> None:
-    pool = FakePool(broken_rows=(3,))
-    results = {r.row: r for r in _schedule([row(2, captions="none"), row(3, captions="none"),
-                                            row(4, captions="none")], pool, lambda e: None)}  # type: ignore[arg-type]
-    assert results[3].status == "failed" and "worker stopped unexpectedly" in results[3].error
-    assert "--resume" in results[3].hint and pool.restarts == 1
-    assert results[2].status == results[4].status == "done"
+    results = {r.row: r for r in schedule(rows, InlinePool(), lambda e: None)}
+    assert results[2].status == results[3].status == "failed"
+    assert results[2].error == "transcribing live.mp4 failed: live.mp4 has no audio track"
+    assert results[4].status == "done" and sorted(stages["made"]) == ["4.mp4"]
 
 
 def test_default_jobs_are_what_the_machine_affords(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,6 +131,11 @@ def test_default_jobs_are_what_the_machine_affords(monkeypatch: pytest.MonkeyPat
     assert default_jobs() == 2  # 4 GB / 1.5 GB
     monkeypatch.setattr(batch, "available_memory", lambda: 2**29)
     assert default_jobs() == 1
+
+
+def test_free_memory_is_known() -> None:
+    free = batch.available_memory()
+    assert free is not None and free > 0
 
 
 def test_fingerprints_follow_the_inputs_not_the_machine(tmp_path: Path) -> None:
@@ -151,13 +174,19 @@ def test_resume_needs_the_same_fingerprint_and_the_output(tmp_path: Path) -> Non
 
 def test_partial_files_of_our_outputs_are_removed(tmp_path: Path) -> None:
     r = dataclasses.replace(row(2), output=tmp_path / "vastaus.mp4")
-    ours = [tmp_path / ".vastaus.k3j4.partial.mp4", tmp_path / ".vastaus.partial.srt",
-            tmp_path / "..sossut-batch.99.partial.json"]
-    others = [tmp_path / ".muu.x1.partial.mp4", tmp_path / "vastaus.mp4", tmp_path / "partial.txt"]
+    gone, alive = 2**22 + 1, os.getppid()  # a pid past Linux's pid_max; a running process
+
+    def partial(stem: str, pid: int, suffix: str) -> Path:  # named as `atomic_path` names them
+        return tmp_path / f".{stem}.{pid}.k3j4x_9a.partial{suffix}"
+
+    ours = [partial("vastaus", gone, ".mp4"), partial("vastaus", gone, ".srt"), partial("vastaus", gone, ".vtt"),
+            partial(".sossut-batch", gone, ".json"), partial("report", gone, ".csv")]
+    others = [partial("muu", gone, ".mp4"), partial("vastaus", alive, ".mp4"), tmp_path / "vastaus.mp4",
+              tmp_path / "partial.txt"]
     for path in ours + others:
         path.write_bytes(b"x")
     remove_partials(tmp_path, [r])
-    assert not any(p.exists() for p in ours) and all(p.exists() for p in others)
+    assert [p.name for p in ours if p.exists()] == [] and all(p.exists() for p in others)
 
 
 def test_invalid_rows_stop_the_batch_unless_skipped(tmp_path: Path) -> None:
@@ -172,16 +201,23 @@ def test_invalid_rows_stop_the_batch_unless_skipped(tmp_path: Path) -> None:
 
 
 def test_one_batch_at_a_time_per_out_dir(tmp_path: Path) -> None:
-    import fcntl
+    out = tmp_path / "out"
+    m = Manifest(tmp_path / "m.csv", out, ())
+    with out_dir_lock(out):
+        assert (out / batch.LOCK_NAME).exists()
+        with pytest.raises(OutputError, match="another sossut batch is writing to this folder"):
+            run_batch(m, SETTINGS)
+    assert not (out / batch.LOCK_NAME).exists()  # removed when the batch ends
+    assert run_batch(m, SETTINGS).results == ()
+    assert not (out / batch.LOCK_NAME).exists()
 
+
+def test_a_lock_file_left_by_a_killed_batch_does_not_hold(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    m = Manifest(tmp_path / "m.csv", out, ())
-    with open(out / batch.LOCK_NAME, "a+b") as held:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(OutputError, match="another sossut batch"):
-            run_batch(m, SETTINGS)
-    assert run_batch(m, SETTINGS).results == ()
+    (out / batch.LOCK_NAME).write_bytes(b"")  # the OS lock went with its process
+    assert run_batch(Manifest(tmp_path / "m.csv", out, ()), SETTINGS).results == ()
+    assert not (out / batch.LOCK_NAME).exists()
 
 
 def test_report_files(tmp_path: Path) -> None:
@@ -192,6 +228,7 @@ def test_report_files(tmp_path: Path) -> None:
     json_path, csv_path = write_report(report, Manifest(tmp_path / "m.csv", tmp_path, ()))
     data = json.loads(json_path.read_text(encoding="utf-8"))
     assert data["counts"] == {"done": 1, "failed": 1, "skipped": 1, "invalid": 1}
+    assert (data["jobs"], data["executor"], data["scheduler"]) == (1, "local", None)
     assert data["rows"][1] == {"row": 3, "status": "failed", "clip": "/c/b.mp4", "output": "b.mp4", "seconds": 0.5,
                                "error": "rikki (hint: kopioi uudelleen)", "warnings": [], "video_seconds": None}
     raw = csv_path.read_bytes()
@@ -199,6 +236,17 @@ def test_report_files(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert [r["status"] for r in rows] == ["done", "failed", "skipped", "invalid"]
     assert rows[0]["seconds"] == "1,25" and rows[0]["warnings"] == "w1 | w2"
+
+
+def test_the_summary_names_the_executor(tmp_path: Path) -> None:
+    from pipeline.cli.batch import executor_text
+
+    def report(jobs: int, executor: Any = "local", address: str = "") -> BatchReport:
+        return BatchReport((), tmp_path, 1.0, jobs, executor, address)
+
+    assert executor_text(report(1)) == "with 1 worker process"
+    assert executor_text(report(2)) == "with 2 worker processes"
+    assert executor_text(report(1, "dask", "tcp://10.0.0.5:8786")) == "on Dask (tcp://10.0.0.5:8786)"
 
 
 def test_live_display_shows_counts_and_running_stages() -> None:
