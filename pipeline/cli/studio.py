@@ -42,6 +42,8 @@ def studio(app: App, folder: Path | None, port: int, no_browser: bool, vocabular
     try:
         serve(root, app.settings, port=port, open_browser=not no_browser, vocabulary_file=vocabulary,
               on_ready=ready)
+    except KeyboardInterrupt:
+        pass  # uvicorn has already shut down cleanly and re-raises the Ctrl-C it caught
     except OSError as exc:
         raise click.ClickException(f"cannot start the studio on port {port}: {exc.strerror or exc}") from None
     click.echo("Studio suljettu.", err=True)

@@ -196,8 +196,9 @@ class JobStore:
                 }
                 if not allowed.get(key, False):
                     raise ValueError(key)
-                changes[key] = value
-            if not changes:
+                if getattr(job, key) != value:
+                    changes[key] = value
+            if not changes:  # nothing new: the video (if any) stays up to date
                 return job
             return self.save(replace(job, **changes))
 

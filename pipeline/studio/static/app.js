@@ -111,16 +111,20 @@ function schedule(key, delay, run, flush) {
   pending.set(key, { timer, run, flush });
 }
 
-function flushAll() {
+// Save what waits for its debounce now: in the page (before a render, when leaving a job) or,
+// when the page goes away, with keepalive requests that outlive it.
+function flushAll(unloading = false) {
+  const runs = [];
   for (const [key, p] of pending) {
     clearTimeout(p.timer);
     pending.delete(key);
-    p.flush();
+    if (unloading) p.flush(); else runs.push(p.run().catch(() => saveState("failed")));
   }
+  return Promise.all(runs).then(() => { if (runs.length && !pending.size) saveState("saved"); });
 }
 
-window.addEventListener("pagehide", flushAll);
-document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") flushAll(); });
+window.addEventListener("pagehide", () => flushAll(true));
+document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") flushAll(true); });
 
 // --- views --------------------------------------------------------------------------------
 
@@ -131,7 +135,7 @@ function route() {
   if (m) openJob(m[1]); else showJobs();
 }
 
-window.addEventListener("hashchange", () => { flushAll(); route(); });
+window.addEventListener("hashchange", () => { flushAll().finally(route); });
 
 async function showJobs() {
   closeEvents();
@@ -220,7 +224,9 @@ async function openJob(id) {
   $(`input[name=caption_size][value=${job.caption_size}]`).checked = true;
   showClip(job);
   renderNotes([]);
-  if (job.comment.trim()) refreshCard(); else { $("#card-img").hidden = true; $("#card-empty").hidden = false; }
+  $("#card-img").hidden = true;
+  $("#card-empty").hidden = false;
+  if (job.comment.trim()) drawCard(id).catch(() => {});
   await loadCaptions();
   showResult(job);
   if (job.task && (job.task.state === "running" || job.task.state === "waiting")) followTask();
@@ -336,18 +342,20 @@ function commentValues() {
   };
 }
 
+// The card as render draws it (the server saves the comment fields it is sent, if changed).
+async function drawCard(id) {
+  const data = await api("POST", `/api/jobs/${id}/card`, commentValues());
+  if (!state.job || state.job.id !== id) return;
+  const img = $("#card-img");
+  img.src = `/api/jobs/${id}/card.png?v=${data.version}`;
+  img.hidden = false;
+  $("#card-empty").hidden = true;
+  renderNotes(data.notes);
+}
+
 function refreshCard() {
   const id = state.job.id;
-  const run = async () => {
-    const data = await api("POST", `/api/jobs/${id}/card`, commentValues());
-    if (!state.job || state.job.id !== id) return;
-    const img = $("#card-img");
-    img.src = `/api/jobs/${id}/card.png?v=${data.version}`;
-    img.hidden = false;
-    $("#card-empty").hidden = true;
-    renderNotes(data.notes);
-    reloadJob();
-  };
+  const run = async () => { await drawCard(id); await reloadJob(); };
   const flush = () => {
     fetch(`/api/jobs/${id}`, { method: "PUT", keepalive: true, credentials: "same-origin",
       headers: { "Content-Type": "application/json" }, body: JSON.stringify(commentValues()) });
@@ -433,7 +441,7 @@ function errorKey(kind) {
 async function startTask(kind) {
   const box = $(`#${kind}-error`);
   hideError(box);
-  flushAll();
+  await flushAll();
   try {
     await api("POST", `/api/jobs/${state.job.id}/${kind}`);
     $(`#${kind}`).disabled = true;
