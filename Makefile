@@ -15,9 +15,16 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	touch $@
 
 # Everything the tests need. torch 2.13.0 (CPU build) first, so openai-whisper does not pull a CUDA torch.
+# The studio's browser tests drive Debian's Chromium (`playwright install` cannot download here):
+# installed with apt when missing and we are root; otherwise those tests skip (fail under CI=true).
 $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e '.[test,openai-whisper,dask]'
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q chromium || echo "chromium not installed: browser tests will skip"; \
+	elif [ ! -x /usr/bin/chromium ]; then \
+		echo "no /usr/bin/chromium (apt-get install chromium as root): browser tests will skip"; \
+	fi
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

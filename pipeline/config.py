@@ -145,6 +145,13 @@ class BatchSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StudioSettings:
+    folder: str  # the studio folder; "" = platformdirs' user videos (else documents) folder / "sossut"
+    max_upload_mb: int  # largest clip accepted, checked before sending and while streaming
+    large_caption_scale: float  # caption size preset "large": captions.font_size times this
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     canvas: CanvasSettings
     safe_zone: SafeZone
@@ -156,6 +163,7 @@ class Settings:
     transcribe: TranscribeSettings
     privacy: PrivacySettings
     batch: BatchSettings
+    studio: StudioSettings
 
     def with_values(self, **sections: dict[str, Any]) -> Settings:
         """A copy with some keys changed, e.g. `with_values(reframe={"mode": "crop"})`.
@@ -181,6 +189,7 @@ _SECTION_TYPES: dict[str, type[Any]] = {
     "transcribe": TranscribeSettings,
     "privacy": PrivacySettings,
     "batch": BatchSettings,
+    "studio": StudioSettings,
 }
 
 # Values with a closed set of choices or a range; checked after merging.
@@ -198,6 +207,7 @@ _POSITIVE = (
     "card.header_size", "card.avatar_size", "card.max_chars", "reframe.blur_fraction",
     "encoder.max_fps", "encoder.audio_rate", "captions.font_size", "captions.max_lines",
     "captions.max_chars_per_line", "captions.max_cps", "captions.max_duration", "transcribe.beam_size",
+    "studio.max_upload_mb", "studio.large_caption_scale",
 )
 _NON_NEGATIVE = (
     "safe_zone.top", "safe_zone.bottom", "safe_zone.left", "safe_zone.right", "card.top",

@@ -101,6 +101,7 @@ _COMMAND_MODULES = {
     "batch": "pipeline.cli.batch",
     "session": "pipeline.cli.batch",
     "comments": "pipeline.cli.comments",
+    "studio": "pipeline.cli.studio",
 }
 
 

@@ -1,0 +1,14 @@
+"""The studio: a local web page (Starlette + uvicorn, plain HTML/JS/CSS) to make one reply video
+from start to finish without a terminal.
+
+- `server`: bind 127.0.0.1, token, open the browser; `app`: routes; `security`: the guard
+  (Host, token cookie, Origin, headers); `jobs`: job folders; `work`: card, transcription,
+  captions and render of a job (the pipeline's own functions); `tasks`: long work in threads.
+- `static/`: the page; every text it shows is in `static/messages.fi.json`.
+"""
+
+from pipeline.studio.app import create_app
+from pipeline.studio.jobs import JobStore
+from pipeline.studio.server import default_folder, serve
+
+__all__ = ["JobStore", "create_app", "default_folder", "serve"]

@@ -1,0 +1,283 @@
+"""Job folders of the studio: one folder per reply under `<studio folder>/jobs/<id>/`.
+
+In: the studio folder and what the page sends. Out: job folders (mode 0700) holding
+
+- `job.json`: the comment, the options, the clip's name and the times of the last edit and render;
+- `clip.<ext>`: the uploaded clip (or a reference to a clip in the studio folder, in `job.json`);
+- `transcript.json`: the speech as the engine heard it (DESIGN.md's transcript schema);
+- `captions.json`: the edited caption cues (`write_json` format, words in the transcript schema),
+  which `sossut render --captions` reads back as they are;
+- `render.toml`: the look chosen in the page as a `--config` file for `sossut render`;
+- `vastaus.mp4` (+ `.srt`, `.vtt`): the finished video, written atomically by `make_reply`.
+
+Ids are made here (`secrets`), never taken from a request; a string that is not such an id is
+"not found". Every path handed out is checked to be inside the studio folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from pipeline.files import atomic_write, is_inside
+from pipeline.types import REFRAMES, VIDEO_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+JobState = Literal["draft", "rendered"]
+CaptionSize = Literal["normal", "large"]
+CAPTION_SIZES: tuple[str, ...] = ("normal", "large")
+CLIP_SUFFIXES: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".3gp")
+OUTPUT_NAME = "vastaus.mp4"
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+MAX_COMMENT_CHARS = 5000
+MAX_USER_CHARS = 100
+_ID = re.compile(r"^[0-9a-f]{16}$")
+
+
+class NotFound(Exception):
+    """No job, clip or file of that name (also: a name that could only point outside)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobData:
+    """What `job.json` holds."""
+
+    id: str
+    created: float
+    updated: float  # last change a person made (comment, options, clip, captions)
+    comment: str = ""
+    user: str = ""
+    show_user: bool = False
+    reframe: str = "blur"
+    caption_size: str = "normal"
+    clip_name: str = ""  # the name to show (the uploaded file's name or the studio-folder clip's)
+    clip_file: str = ""  # a file in the job folder ("clip.mp4") ...
+    clip_ref: str = ""  # ... or the name of a clip in the studio folder
+    rendered: float = 0.0  # when the last render finished (0: never)
+    notes: list[str] = field(default_factory=list)
+
+    def state(self, output_exists: bool) -> JobState:
+        """Rendered when the video exists and nothing was changed after it was made."""
+        return "rendered" if output_exists and self.rendered >= self.updated else "draft"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobData:
+        names = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class JobStore:
+    """The jobs under one studio folder; safe to use from the server's threads."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.jobs_dir = self.root / "jobs"
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.jobs_dir, FOLDER_MODE)
+        self._lock = threading.RLock()
+
+    # --- paths -------------------------------------------------------------------------------
+
+    def folder(self, job_id: str) -> Path:
+        """The folder of an existing job.
+
+        Raises:
+            NotFound: not an id this store made, or no such job.
+        """
+        if not _ID.match(job_id):
+            raise NotFound(job_id)
+        path = self.jobs_dir / job_id
+        if not (path / "job.json").is_file() or not is_inside(path, self.jobs_dir):
+            raise NotFound(job_id)
+        return path
+
+    def file(self, job_id: str, name: str) -> Path:
+        """A file of a job's folder by its fixed name (never a name from a request)."""
+        path = self.folder(job_id) / name
+        if not is_inside(path, self.root):
+            raise NotFound(name)
+        return path
+
+    def output(self, job_id: str) -> Path:
+        return self.file(job_id, OUTPUT_NAME)
+
+    def clip_path(self, job: JobData) -> Path | None:
+        """The job's clip: its own copy or the studio-folder clip it refers to."""
+        if job.clip_file:
+            return self.file(job.id, job.clip_file)
+        if job.clip_ref:
+            try:
+                return self.studio_clip(job.clip_ref)
+            except NotFound:
+                return None
+        return None
+
+    def studio_clip(self, name: str) -> Path:
+        """A clip lying in the studio folder itself, by its file name.
+
+        Raises:
+            NotFound: a name with a folder part, a name that resolves outside the folder, or no such clip.
+        """
+        if not name or name != Path(name).name or name in (".", ".."):
+            raise NotFound(name)
+        path = self.root / name
+        if not is_inside(path, self.root) or not path.is_file() or path.suffix.lower() not in CLIP_SUFFIXES:
+            raise NotFound(name)
+        return path
+
+    def studio_clips(self) -> list[str]:
+        """Names of the clips in the studio folder (not in job folders), newest first."""
+        found = [p for p in self.root.iterdir()
+                 if p.is_file() and p.suffix.lower() in CLIP_SUFFIXES and not p.name.startswith(".")]
+        found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        return [p.name for p in found]
+
+    # --- jobs --------------------------------------------------------------------------------
+
+    def create(self) -> JobData:
+        with self._lock:
+            while True:
+                job_id = secrets.token_hex(8)
+                path = self.jobs_dir / job_id
+                if not path.exists():
+                    break
+            path.mkdir(mode=FOLDER_MODE)
+            os.chmod(path, FOLDER_MODE)  # mkdir's mode is reduced by the umask
+            now = time.time()
+            job = JobData(id=job_id, created=now, updated=now)
+            self._write(job)
+            return job
+
+    def load(self, job_id: str) -> JobData:
+        path = self.folder(job_id) / "job.json"
+        try:
+            return JobData.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("job %s: unreadable job.json (%s)", job_id, exc.__class__.__name__)
+            raise NotFound(job_id) from None
+
+    def save(self, job: JobData, *, touched: bool = True) -> JobData:
+        """Write `job.json`; `touched` marks a change by a person (the video is then out of date)."""
+        with self._lock:
+            self.folder(job.id)
+            if touched:
+                job = replace(job, updated=max(time.time(), job.rendered + 1e-3))
+            self._write(job)
+            return job
+
+    def update(self, job_id: str, values: dict[str, Any]) -> JobData:
+        """Change the fields a person edits (comment, user, show_user, reframe, caption_size).
+
+        Raises:
+            ValueError: a field that cannot be set or a value out of range.
+        """
+        with self._lock:
+            job = self.load(job_id)
+            changes: dict[str, Any] = {}
+            for key, value in values.items():
+                allowed = {
+                    "comment": isinstance(value, str) and len(value) <= MAX_COMMENT_CHARS,
+                    "user": isinstance(value, str) and len(value) <= MAX_USER_CHARS,
+                    "show_user": isinstance(value, bool),
+                    "reframe": value in REFRAMES,
+                    "caption_size": value in CAPTION_SIZES,
+                }
+                if not allowed.get(key, False):
+                    raise ValueError(key)
+                if getattr(job, key) != value:
+                    changes[key] = value
+            if not changes:  # nothing new: the video (if any) stays up to date
+                return job
+            return self.save(replace(job, **changes))
+
+    def all(self) -> list[JobData]:
+        jobs = []
+        for path in self.jobs_dir.iterdir():
+            if _ID.match(path.name) and (path / "job.json").is_file():
+                try:
+                    jobs.append(self.load(path.name))
+                except NotFound:
+                    continue
+        jobs.sort(key=lambda j: j.updated, reverse=True)
+        return jobs
+
+    def delete(self, job_id: str) -> None:
+        with self._lock:
+            shutil.rmtree(self.folder(job_id))
+
+    def duplicate(self, job_id: str) -> JobData:
+        """A new draft with the same clip, comment, options and captions (not the video)."""
+        with self._lock:
+            source = self.load(job_id)
+            copy = self.create()
+            for name in self._copied_files(source):
+                src = self.file(source.id, name)
+                if src.is_file():
+                    dst = self.folder(copy.id) / name
+                    try:
+                        os.link(src, dst)  # a clip can be gigabytes: share it when the disk allows
+                    except OSError:
+                        shutil.copy2(src, dst)
+            now = time.time()
+            data = replace(source, id=copy.id, created=now, updated=now, rendered=0.0)
+            self._write(data)
+            return data
+
+    def set_clip(self, job_id: str, *, clip_file: str = "", clip_ref: str = "", clip_name: str) -> JobData:
+        """Point the job at a new clip; captions of the old clip no longer fit it and are removed."""
+        with self._lock:
+            job = self.load(job_id)
+            folder = self.folder(job_id)
+            if job.clip_file and job.clip_file != clip_file:
+                (folder / job.clip_file).unlink(missing_ok=True)
+            for name in ("transcript.json", "captions.json"):
+                (folder / name).unlink(missing_ok=True)
+            return self.save(replace(job, clip_file=clip_file, clip_ref=clip_ref, clip_name=clip_name))
+
+    def summary(self, job: JobData) -> dict[str, Any]:
+        """What the page shows of a job (the comment included: the page is the user's own)."""
+        output = self.output(job.id)
+        data = asdict(job)
+        data["state"] = job.state(output.is_file())
+        data["has_output"] = output.is_file()
+        data["has_captions"] = self.file(job.id, "captions.json").is_file()
+        data["has_clip"] = self.clip_path(job) is not None
+        return data
+
+    def _copied_files(self, job: JobData) -> Iterator[str]:
+        if job.clip_file:
+            yield job.clip_file
+        yield from ("transcript.json", "captions.json", "render.toml")
+
+    def _write(self, job: JobData) -> None:
+        path = self.jobs_dir / job.id / "job.json"
+        atomic_write(path, json.dumps(asdict(job), ensure_ascii=False, indent=1), mode=FILE_MODE)
+
+
+def clip_suffix(name: str) -> str:
+    """The suffix an uploaded clip is stored with: its own when it is a known video type."""
+    suffix = Path(name).suffix.lower()
+    return suffix if suffix in CLIP_SUFFIXES else ".mp4"
+
+
+def display_name(name: str) -> str:
+    """A file name from the browser, made safe to show: no folders, no control characters."""
+    base = re.split(r"[\\/]", name)[-1]
+    base = "".join(ch for ch in base if ch.isprintable())
+    return base.strip()[:200] or "video"
+
+
+__all__ = ["CAPTION_SIZES", "CLIP_SUFFIXES", "JobData", "JobStore", "NotFound", "OUTPUT_NAME", "VIDEO_SUFFIXES",
+           "clip_suffix", "display_name"]

@@ -1,0 +1,772 @@
+// Sossut-studio: the page. Plain JavaScript, no build step, no external requests.
+// Every text comes from messages.<lang>.json (t()); the server keeps all state in job folders.
+"use strict";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+let MSG = {};
+let INFO = { max_upload_bytes: 0, limits: { max_chars_per_line: 32, max_cps: 17, max_lines: 2 } };
+
+function t(key, vars = {}) {
+  let text = MSG[key] ?? key;
+  for (const [k, v] of Object.entries(vars)) text = text.replaceAll(`{${k}}`, String(v));
+  return text;
+}
+
+function applyTexts(root = document) {
+  for (const el of $$("[data-t]", root)) el.textContent = t(el.dataset.t);
+  for (const el of $$("[data-ph]", root)) el.placeholder = t(el.dataset.ph);
+}
+
+function formatBytes(n) {
+  const gb = n / (1024 ** 3);
+  return gb >= 1 ? `${gb.toLocaleString("fi-FI", { maximumFractionDigits: 1 })} Gt`
+    : `${Math.round(n / (1024 ** 2)).toLocaleString("fi-FI")} Mt`;
+}
+
+function formatTime(s) {
+  const m = Math.floor(s / 60);
+  const rest = s - m * 60;
+  return `${m}:${rest.toFixed(1).padStart(4, "0").replace(".", ",")}`;
+}
+
+// --- server calls -------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, info) {
+    super(info.key || "error");
+    this.status = status;
+    this.info = info;
+  }
+}
+
+async function api(method, url, body, options = {}) {
+  const init = { method, headers: {}, credentials: "same-origin", ...options };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (e) {
+    throw new ApiError(0, { key: "network" });
+  }
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new ApiError(res.status, data.error || { key: "error" });
+  return data;
+}
+
+function showError(box, err) {
+  const info = err instanceof ApiError ? err.info : (err && err.key ? err : { key: "unexpected" });
+  box.replaceChildren();
+  const head = document.createElement("strong");
+  let text = t(`error.${info.key}`, { size: formatBytes(INFO.max_upload_bytes) });
+  if (text === `error.${info.key}`) text = t("error.error");
+  head.textContent = text;
+  box.append(head);
+  if (info.message || info.hint) {
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = t("error.details");
+    const p = document.createElement("p");
+    p.textContent = [info.message, info.hint].filter(Boolean).join(" – ");
+    details.append(summary, p);
+    box.append(details);
+  }
+  box.hidden = false;
+}
+
+function hideError(box) { box.hidden = true; box.replaceChildren(); }
+
+function setProgress(box, fraction, label) {
+  box.hidden = false;
+  $(".bar", box).style.width = `${Math.round(fraction * 100)}%`;
+  $(".label", box).textContent = label;
+}
+
+// --- saving -------------------------------------------------------------------------------
+
+const pending = new Map(); // key -> {timer, run, flush}
+let saving = 0;
+
+function saveState(kind) {
+  const el = $("#save-state");
+  el.textContent = kind ? t(`save.${kind}`) : "";
+  el.dataset.state = kind || "";
+}
+
+// Debounce a save; `run` does it now, `flush` does it with keepalive when the page goes away.
+function schedule(key, delay, run, flush) {
+  const old = pending.get(key);
+  if (old) clearTimeout(old.timer);
+  saveState("saving");
+  const timer = setTimeout(() => {
+    pending.delete(key);
+    saving += 1;
+    run().then(() => { saving -= 1; if (!saving && !pending.size) saveState("saved"); })
+      .catch(() => { saving -= 1; saveState("failed"); schedule(key, 3000, run, flush); });
+  }, delay);
+  pending.set(key, { timer, run, flush });
+}
+
+// Save what waits for its debounce now: in the page (before a render, when leaving a job) or,
+// when the page goes away, with keepalive requests that outlive it.
+function flushAll(unloading = false) {
+  const runs = [];
+  for (const [key, p] of pending) {
+    clearTimeout(p.timer);
+    pending.delete(key);
+    if (unloading) p.flush(); else runs.push(p.run().catch(() => saveState("failed")));
+  }
+  return Promise.all(runs).then(() => { if (runs.length && !pending.size) saveState("saved"); });
+}
+
+window.addEventListener("pagehide", () => flushAll(true));
+document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") flushAll(true); });
+
+// --- views --------------------------------------------------------------------------------
+
+const state = { job: null, cues: null, selected: -1, undo: [], redo: [], source: null };
+
+function route() {
+  const m = location.hash.match(/^#\/job\/([0-9a-f]{16})$/);
+  if (m) openJob(m[1]); else showJobs();
+}
+
+window.addEventListener("hashchange", () => { flushAll().finally(route); });
+
+async function showJobs() {
+  closeEvents();
+  state.job = null;
+  $("#view-job").hidden = true;
+  $("#view-jobs").hidden = false;
+  const { jobs } = await api("GET", "/api/jobs");
+  const list = $("#job-list");
+  list.replaceChildren();
+  $("#jobs-empty").hidden = jobs.length > 0;
+  for (const job of jobs) {
+    const li = document.createElement("li");
+    li.className = "job";
+    li.dataset.id = job.id;
+    const main = document.createElement("div");
+    main.className = "job-main";
+    const title = document.createElement("p");
+    title.className = "job-comment";
+    title.textContent = job.comment.trim() ? job.comment.trim().slice(0, 140) : t("jobs.no_comment");
+    const meta = document.createElement("p");
+    meta.className = "muted small";
+    const when = new Date(job.updated * 1000).toLocaleString("fi-FI", { dateStyle: "medium", timeStyle: "short" });
+    meta.textContent = `${t("jobs.updated", { time: when })} · ${job.clip_name || t("jobs.no_clip")}`;
+    main.append(title, meta);
+    const badge = document.createElement("span");
+    badge.className = `badge ${job.state}`;
+    badge.textContent = t(`state.${job.state}`);
+    const actions = document.createElement("div");
+    actions.className = "job-actions";
+    for (const [act, label] of [["open", "jobs.open"], ["duplicate", "jobs.duplicate"], ["delete", "jobs.delete"]]) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.dataset.act = act;
+      b.textContent = t(label);
+      if (act === "open") b.className = "primary";
+      if (act === "delete") b.className = "danger";
+      actions.append(b);
+    }
+    li.append(badge, main, actions);
+    list.append(li);
+  }
+}
+
+$("#job-list").addEventListener("click", async (ev) => {
+  const button = ev.target.closest("button");
+  const li = ev.target.closest("li.job");
+  if (!button || !li) return;
+  const id = li.dataset.id;
+  if (button.dataset.act === "open") location.hash = `#/job/${id}`;
+  if (button.dataset.act === "duplicate") { await api("POST", `/api/jobs/${id}/duplicate`); showJobs(); }
+  if (button.dataset.act === "delete" && confirm(t("jobs.confirm_delete"))) {
+    await api("DELETE", `/api/jobs/${id}`);
+    showJobs();
+  }
+});
+
+$("#nav-jobs").addEventListener("click", () => { location.hash = "#/"; });
+$("#nav-new").addEventListener("click", async () => {
+  const job = await api("POST", "/api/jobs");
+  location.hash = `#/job/${job.id}`;
+});
+
+async function openJob(id) {
+  closeEvents();
+  let job;
+  try {
+    job = await api("GET", `/api/jobs/${id}`);
+  } catch (e) {
+    location.hash = "#/";
+    return;
+  }
+  state.job = job;
+  state.cues = null;
+  state.selected = -1;
+  state.undo = [];
+  state.redo = [];
+  $("#view-jobs").hidden = true;
+  $("#view-job").hidden = false;
+  saveState("");
+  for (const box of $$(".error")) hideError(box);
+  for (const box of $$(".progress")) box.hidden = true;
+  $("#comment-text").value = job.comment;
+  $("#comment-user").value = job.user;
+  $("#comment-show-user").checked = job.show_user;
+  $(`input[name=reframe][value=${job.reframe}]`).checked = true;
+  $(`input[name=caption_size][value=${job.caption_size}]`).checked = true;
+  showClip(job);
+  renderNotes([]);
+  $("#card-img").hidden = true;
+  $("#card-empty").hidden = false;
+  if (job.comment.trim()) drawCard(id).catch(() => {});
+  await loadCaptions();
+  showResult(job);
+  if (job.task && (job.task.state === "running" || job.task.state === "waiting")) followTask();
+  window.scrollTo(0, 0);
+}
+
+async function reloadJob() {
+  if (!state.job) return;
+  state.job = await api("GET", `/api/jobs/${state.job.id}`);
+  showResult(state.job);
+}
+
+// --- clip ---------------------------------------------------------------------------------
+
+function showClip(job) {
+  const has = job.has_clip;
+  $("#clip-current").hidden = !has;
+  $("#clip-choose").hidden = has;
+  $("#clip-name").textContent = has ? t("clip.current", { name: job.clip_name }) : "";
+  $("#transcribe").disabled = !has;
+  $("#render").disabled = !has;
+  $("#clip-limit").textContent = t("clip.limit", { size: formatBytes(INFO.max_upload_bytes) });
+  if (!has) loadExisting();
+}
+
+async function loadExisting() {
+  const { clips } = await api("GET", "/api/clips");
+  const select = $("#clip-existing");
+  select.replaceChildren();
+  for (const name of clips) {
+    const o = document.createElement("option");
+    o.value = o.textContent = name;
+    select.append(o);
+  }
+  select.disabled = $("#clip-use").disabled = clips.length === 0;
+  if (!clips.length) {
+    const o = document.createElement("option");
+    o.textContent = t("clip.none_existing");
+    select.append(o);
+  }
+}
+
+$("#clip-replace").addEventListener("click", () => {
+  $("#clip-choose").hidden = false;
+  loadExisting();
+});
+
+$("#clip-use").addEventListener("click", async () => {
+  const name = $("#clip-existing").value;
+  hideError($("#clip-error"));
+  try {
+    clipChanged(await api("POST", `/api/jobs/${state.job.id}/clip-ref`, { name }));
+  } catch (e) { showError($("#clip-error"), e); }
+});
+
+function clipChanged(job) {
+  state.job = job;
+  showClip(job);
+  loadCaptions();
+  showResult(job);
+}
+
+const dropzone = $("#dropzone");
+for (const name of ["dragenter", "dragover"]) {
+  dropzone.addEventListener(name, (ev) => { ev.preventDefault(); dropzone.classList.add("over"); });
+}
+for (const name of ["dragleave", "drop"]) {
+  dropzone.addEventListener(name, () => dropzone.classList.remove("over"));
+}
+dropzone.addEventListener("drop", (ev) => {
+  ev.preventDefault();
+  if (ev.dataTransfer.files.length) upload(ev.dataTransfer.files[0]);
+});
+$("#clip-file").addEventListener("change", (ev) => {
+  if (ev.target.files.length) upload(ev.target.files[0]);
+  ev.target.value = "";
+});
+
+function upload(file) {
+  const box = $("#clip-error");
+  hideError(box);
+  if (file.size > INFO.max_upload_bytes) {
+    showError(box, { key: "too_large" });
+    return;
+  }
+  const progress = $("#clip-progress");
+  const xhr = new XMLHttpRequest();
+  xhr.open("PUT", `/api/jobs/${state.job.id}/clip`);
+  xhr.setRequestHeader("Content-Type", "application/octet-stream");
+  xhr.setRequestHeader("X-File-Name", encodeURIComponent(file.name));
+  xhr.upload.onprogress = (ev) => {
+    if (ev.lengthComputable) setProgress(progress, ev.loaded / ev.total, t("clip.uploading", { pct: Math.round(100 * ev.loaded / ev.total) }));
+  };
+  xhr.onload = () => {
+    progress.hidden = true;
+    let data = {};
+    try { data = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+    if (xhr.status >= 200 && xhr.status < 300) clipChanged(data);
+    else showError(box, new ApiError(xhr.status, data.error || { key: "upload_failed" }));
+  };
+  xhr.onerror = () => { progress.hidden = true; showError(box, { key: "upload_failed" }); };
+  setProgress(progress, 0, t("clip.uploading", { pct: 0 }));
+  xhr.send(file);
+}
+
+// --- comment and card ---------------------------------------------------------------------
+
+function commentValues() {
+  return {
+    comment: $("#comment-text").value,
+    user: $("#comment-user").value,
+    show_user: $("#comment-show-user").checked,
+  };
+}
+
+// The card as render draws it (the server saves the comment fields it is sent, if changed).
+async function drawCard(id) {
+  const data = await api("POST", `/api/jobs/${id}/card`, commentValues());
+  if (!state.job || state.job.id !== id) return;
+  const img = $("#card-img");
+  img.src = `/api/jobs/${id}/card.png?v=${data.version}`;
+  img.hidden = false;
+  $("#card-empty").hidden = true;
+  renderNotes(data.notes);
+}
+
+function refreshCard() {
+  const id = state.job.id;
+  const run = async () => { await drawCard(id); await reloadJob(); };
+  const flush = () => {
+    fetch(`/api/jobs/${id}`, { method: "PUT", keepalive: true, credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(commentValues()) });
+  };
+  schedule("comment", 400, run, flush);
+}
+
+function renderNotes(notes) {
+  const list = $("#comment-notes");
+  list.replaceChildren();
+  for (const note of notes) {
+    const li = document.createElement("li");
+    li.className = `note ${note.key}`;
+    const kinds = (note.kinds || []).map((k) => t(`kind.${k}`)).join(", ");
+    const categories = (note.categories || []).map((c) => t(`category.${c}`)).join(", ");
+    li.textContent = t(`note.${note.key}`, { kinds, categories });
+    list.append(li);
+  }
+}
+
+for (const sel of ["#comment-text", "#comment-user"]) $(sel).addEventListener("input", refreshCard);
+$("#comment-show-user").addEventListener("change", refreshCard);
+
+// --- look ---------------------------------------------------------------------------------
+
+for (const input of $$("input[name=reframe], input[name=caption_size]")) {
+  input.addEventListener("change", async () => {
+    saveState("saving");
+    try {
+      state.job = await api("PUT", `/api/jobs/${state.job.id}`, { [input.name]: input.value });
+      saveState("saved");
+      showResult(state.job);
+    } catch (e) { saveState("failed"); }
+  });
+}
+
+// --- long work: transcribe and render (server-sent events) ---------------------------------
+
+function closeEvents() {
+  if (state.source) { state.source.close(); state.source = null; }
+}
+
+function followTask() {
+  closeEvents();
+  const id = state.job.id;
+  const source = new EventSource(`/api/jobs/${id}/events`);
+  state.source = source;
+  source.onmessage = (ev) => {
+    const task = JSON.parse(ev.data);
+    if (!state.job || state.job.id !== id) { source.close(); return; }
+    if (task.state === "idle") { source.close(); return; }
+    const kind = task.kind;
+    const progress = $(`#${kind}-progress`);
+    const button = $(`#${kind}`);
+    button.disabled = task.state === "running" || task.state === "waiting";
+    if (task.state === "waiting") setProgress(progress, 0, t(`${kind === "render" ? "render" : "captions"}.waiting`));
+    if (task.state === "running") {
+      const pct = Math.round(task.progress * 100);
+      setProgress(progress, task.progress, t(`${kind === "render" ? "render" : "captions"}.running`, { pct }));
+    }
+    if (task.state === "done" || task.state === "error") {
+      source.close();
+      state.source = null;
+      progress.hidden = true;
+      button.disabled = false;
+      if (task.state === "error") {
+        showError($(`#${kind}-error`), { key: task.error.kind === "unexpected" ? "unexpected" : errorKey(task.error.kind),
+          message: task.error.message, hint: task.error.hint });
+      }
+      if (kind === "transcribe") loadCaptions(); else reloadJob();
+    }
+  };
+  source.onerror = () => {
+    // The stream ends when the task ends; a broken connection is retried by EventSource.
+  };
+}
+
+function errorKey(kind) {
+  return { InputError: "input_error", RenderError: "render_error", TranscribeError: "transcribe_error",
+    OutputError: "output_error", ConfigError: "config_error" }[kind] || "error";
+}
+
+async function startTask(kind) {
+  const box = $(`#${kind}-error`);
+  hideError(box);
+  await flushAll();
+  try {
+    await api("POST", `/api/jobs/${state.job.id}/${kind}`);
+    $(`#${kind}`).disabled = true;
+    followTask();
+  } catch (e) { showError(box, e); }
+}
+
+$("#transcribe").addEventListener("click", () => {
+  if (state.cues && state.cues.length && !confirm(t("captions.confirm_retranscribe"))) return;
+  startTask("transcribe");
+});
+$("#render").addEventListener("click", () => startTask("render"));
+
+function showResult(job) {
+  const result = $("#result");
+  $("#render").textContent = job.has_output ? t("render.again") : t("render.button");
+  $("#render-no-captions").hidden = !job.has_clip || job.has_captions;
+  if (!job.has_output) { result.hidden = true; return; }
+  const stamp = Math.round(job.rendered * 1000);
+  const video = $("#result-video");
+  const src = `/api/jobs/${job.id}/video?v=${stamp}`;
+  if (video.getAttribute("src") !== src) video.src = src;
+  $("#download").href = `/api/jobs/${job.id}/video?download=1&v=${stamp}`;
+  $("#download").setAttribute("download", "");
+  $("#result-state").textContent = job.state === "rendered" ? t("render.done") : t("render.outdated");
+  $("#result-state").className = job.state === "rendered" ? "ok" : "warn";
+  result.hidden = false;
+}
+
+// --- caption editor -----------------------------------------------------------------------
+
+async function loadCaptions() {
+  const id = state.job.id;
+  const { cues } = await api("GET", `/api/jobs/${id}/captions`);
+  if (!state.job || state.job.id !== id) return;
+  state.cues = cues;
+  state.undo = [];
+  state.redo = [];
+  state.selected = -1;
+  const has = cues !== null;
+  $("#transcribe").textContent = has ? t("captions.retranscribe") : t("captions.transcribe");
+  $("#captions-intro").hidden = has;
+  $("#captions-none").hidden = !(has && cues.length === 0);
+  $("#editor").hidden = !has || cues.length === 0;
+  state.job.has_captions = has;
+  $("#render-no-captions").hidden = !state.job.has_clip || has;
+  if (has && cues.length) {
+    const player = $("#player");
+    const src = `/api/jobs/${id}/clip`;
+    if (player.getAttribute("src") !== src) player.src = src;
+    renderCues();
+  }
+}
+
+function cueText(cue) { return cue.lines.join("\n"); }
+
+function cueProblems(cue) {
+  const lim = INFO.limits;
+  const problems = [];
+  for (const line of cue.lines) {
+    if ([...line].length > lim.max_chars_per_line) {
+      problems.push(t("editor.too_long", { n: [...line].length, max: lim.max_chars_per_line }));
+      break;
+    }
+  }
+  if (cue.lines.length > lim.max_lines) problems.push(t("editor.too_many_lines", { max: lim.max_lines }));
+  const chars = [...cue.lines.join(" ")].length;
+  const cps = chars / Math.max(cue.end - cue.start, 0.01);
+  if (cps > lim.max_cps) {
+    problems.push(t("editor.too_fast", { n: cps.toLocaleString("fi-FI", { maximumFractionDigits: 1 }),
+      max: lim.max_cps.toLocaleString("fi-FI") }));
+  }
+  return problems;
+}
+
+function renderCues() {
+  const list = $("#cue-list");
+  list.replaceChildren();
+  state.cues.forEach((cue, i) => {
+    const li = document.createElement("li");
+    li.className = "cue";
+    li.dataset.i = i;
+    const time = document.createElement("button");
+    time.type = "button";
+    time.className = "cue-time";
+    const area = document.createElement("textarea");
+    area.rows = Math.max(2, cue.lines.length);
+    area.value = cueText(cue);
+    area.spellcheck = true;
+    area.lang = "fi";
+    const warn = document.createElement("div");
+    warn.className = "cue-warn";
+    li.append(time, area, warn);
+    list.append(li);
+    updateCueRow(i);
+  });
+  markSelected();
+}
+
+function updateCueRow(i) {
+  const li = $(`#cue-list li[data-i="${i}"]`);
+  if (!li) return;
+  const cue = state.cues[i];
+  $(".cue-time", li).textContent = `${formatTime(cue.start)} – ${formatTime(cue.end)}`;
+  const problems = cueProblems(cue);
+  li.classList.toggle("bad", problems.length > 0);
+  $(".cue-warn", li).textContent = problems.join(" ");
+}
+
+function markSelected() {
+  for (const li of $$("#cue-list li")) li.classList.toggle("selected", Number(li.dataset.i) === state.selected);
+}
+
+function snapshot() {
+  state.undo.push(JSON.stringify(state.cues));
+  if (state.undo.length > 200) state.undo.shift();
+  state.redo = [];
+}
+
+function saveCues() {
+  const id = state.job.id;
+  const body = () => JSON.stringify({ cues: state.cues });
+  const run = () => api("PUT", `/api/jobs/${id}/captions`, { cues: state.cues }).then(() => reloadJob());
+  const flush = () => {
+    fetch(`/api/jobs/${id}/captions`, { method: "PUT", keepalive: true, credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: body() });
+  };
+  schedule("captions", 500, run, flush);
+}
+
+// Words of the new text keep the times of the old words they replace: a corrected word keeps its
+// time; words added or removed in the middle share the time of what they replace.
+function realign(cue, text) {
+  const lines = text.split("\n").map((s) => s.replace(/\s+/g, " ").trim()).filter(Boolean);
+  const tokens = lines.join(" ").split(" ").filter(Boolean);
+  const old = cue.words || [];
+  let p = 0;
+  while (p < tokens.length && p < old.length && tokens[p] === old[p].word) p++;
+  let s = 0;
+  while (s < tokens.length - p && s < old.length - p && tokens[tokens.length - 1 - s] === old[old.length - 1 - s].word) s++;
+  const midNew = tokens.slice(p, tokens.length - s);
+  const midOld = old.slice(p, old.length - s);
+  let mid;
+  if (midNew.length === midOld.length) {
+    mid = midNew.map((w, k) => ({ ...midOld[k], word: w }));
+  } else {
+    const a = midOld.length ? midOld[0].start : (p ? old[p - 1].end : cue.start);
+    const b = midOld.length ? midOld[midOld.length - 1].end : (s ? old[old.length - s].start : cue.end);
+    const total = midNew.reduce((n, w) => n + w.length, 0) || 1;
+    let at = a;
+    mid = midNew.map((w) => {
+      const d = (b - a) * (w.length / total);
+      const word = { word: w, start: at, end: at + d, probability: 1.0 };
+      at += d;
+      return word;
+    });
+  }
+  cue.words = [...old.slice(0, p), ...mid, ...old.slice(old.length - s)];
+  cue.lines = lines;
+}
+
+let editing = -1;
+const list = $("#cue-list");
+
+list.addEventListener("focusin", (ev) => {
+  const li = ev.target.closest("li.cue");
+  if (li) select(Number(li.dataset.i), ev.target.classList.contains("cue-time"));
+});
+list.addEventListener("click", (ev) => {
+  const li = ev.target.closest("li.cue");
+  if (li) select(Number(li.dataset.i), true);
+});
+list.addEventListener("focusout", () => { editing = -1; });
+list.addEventListener("input", (ev) => {
+  const li = ev.target.closest("li.cue");
+  if (!li || ev.target.tagName !== "TEXTAREA") return;
+  const i = Number(li.dataset.i);
+  if (editing !== i) { snapshot(); editing = i; }
+  realign(state.cues[i], ev.target.value);
+  updateCueRow(i);
+  saveCues();
+});
+
+function select(i, seek) {
+  state.selected = i;
+  markSelected();
+  $("#editor-hint").hidden = true;
+  if (seek) {
+    const player = $("#player");
+    player.currentTime = state.cues[i].start + 0.01;
+  }
+}
+
+const ROUND = (x) => Math.round(x * 1000) / 1000;
+
+function edit(fn) {
+  const i = state.selected;
+  if (i < 0 || i >= state.cues.length) {
+    $("#editor-hint").textContent = t("editor.select_first");
+    $("#editor-hint").hidden = false;
+    return;
+  }
+  const before = JSON.stringify(state.cues);
+  snapshot();
+  if (fn(i) === false || JSON.stringify(state.cues) === before) { state.undo.pop(); return; }
+  editing = -1;
+  renderCues();
+  saveCues();
+}
+
+function setStart(i, value) {
+  const cue = state.cues[i];
+  const prev = i > 0 ? state.cues[i - 1].end : 0;
+  cue.start = ROUND(Math.min(Math.max(value, prev), cue.end - 0.1));
+  for (const w of cue.words) { w.start = Math.max(w.start, cue.start); w.end = Math.max(w.end, w.start); }
+}
+
+function setEnd(i, value) {
+  const cue = state.cues[i];
+  const next = i + 1 < state.cues.length ? state.cues[i + 1].start : Infinity;
+  const duration = $("#player").duration || Infinity;
+  cue.end = ROUND(Math.max(Math.min(value, next, duration), cue.start + 0.1));
+  for (const w of cue.words) { w.end = Math.min(w.end, cue.end); w.start = Math.min(w.start, w.end); }
+}
+
+function splitAtCursor(i) {
+  const li = $(`#cue-list li[data-i="${i}"]`);
+  const area = $("textarea", li);
+  const caret = area.selectionStart ?? 0;
+  const cue = state.cues[i];
+  realign(cue, area.value);
+  const before = area.value.slice(0, caret).split(/\s+/).filter(Boolean).length;
+  if (before <= 0 || before >= cue.words.length) return false;
+  const at = ROUND(cue.words[before].start);
+  if (at <= cue.start || at >= cue.end) return false;
+  const firstWords = cue.words.slice(0, before);
+  const secondWords = cue.words.slice(before);
+  const first = { ...cue, end: at, words: firstWords, lines: [firstWords.map((w) => w.word).join(" ")] };
+  const second = { ...cue, start: at, words: secondWords, lines: [secondWords.map((w) => w.word).join(" ")] };
+  state.cues.splice(i, 1, first, second);
+  return true;
+}
+
+function mergeNext(i) {
+  if (i + 1 >= state.cues.length) return false;
+  const a = state.cues[i];
+  const b = state.cues[i + 1];
+  const merged = { ...a, end: b.end, words: [...a.words, ...b.words], lines: [...a.lines, ...b.lines],
+    font_scale: Math.min(a.font_scale ?? 1, b.font_scale ?? 1) };
+  state.cues.splice(i, 2, merged);
+  return true;
+}
+
+function undoRedo(from, to) {
+  if (!from.length) return;
+  to.push(JSON.stringify(state.cues));
+  state.cues = JSON.parse(from.pop());
+  if (state.selected >= state.cues.length) state.selected = state.cues.length - 1;
+  editing = -1;
+  renderCues();
+  saveCues();
+}
+
+$(".toolbar").addEventListener("mousedown", (ev) => {
+  // Keep the caret in the cue's text box, so "split" knows where it is.
+  if (ev.target.closest("button")) ev.preventDefault();
+});
+$(".toolbar").addEventListener("click", (ev) => {
+  const button = ev.target.closest("button");
+  if (!button) return;
+  const now = $("#player").currentTime;
+  const act = button.dataset.act;
+  if (act === "undo") return undoRedo(state.undo, state.redo);
+  if (act === "redo") return undoRedo(state.redo, state.undo);
+  edit((i) => {
+    const cue = state.cues[i];
+    if (act === "start-here") setStart(i, now);
+    if (act === "end-here") setEnd(i, now);
+    if (act === "start-minus") setStart(i, cue.start - 0.1);
+    if (act === "start-plus") setStart(i, cue.start + 0.1);
+    if (act === "end-minus") setEnd(i, cue.end - 0.1);
+    if (act === "end-plus") setEnd(i, cue.end + 0.1);
+    if (act === "split") return splitAtCursor(i);
+    if (act === "merge") return mergeNext(i);
+    return true;
+  });
+});
+
+document.addEventListener("keydown", (ev) => {
+  if (!(ev.ctrlKey || ev.metaKey) || $("#editor").hidden) return;
+  if (ev.target.tagName === "TEXTAREA" || ev.target.tagName === "INPUT") return;
+  const key = ev.key.toLowerCase();
+  if (key === "z" && !ev.shiftKey) { ev.preventDefault(); undoRedo(state.undo, state.redo); }
+  if (key === "y" || (key === "z" && ev.shiftKey)) { ev.preventDefault(); undoRedo(state.redo, state.undo); }
+});
+
+// The current cue is highlighted during playback and the list follows it.
+let current = -1;
+function followPlayback() {
+  const player = $("#player");
+  if (!state.cues || !state.cues.length) return;
+  const now = player.currentTime;
+  const i = state.cues.findIndex((c) => now >= c.start && now < c.end);
+  if (i !== current) {
+    current = i;
+    for (const li of $$("#cue-list li")) li.classList.toggle("current", Number(li.dataset.i) === i);
+    const li = $(`#cue-list li[data-i="${i}"]`);
+    if (li && !player.paused && editing < 0) li.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  }
+  if (!player.paused) requestAnimationFrame(followPlayback);
+}
+$("#player").addEventListener("play", () => requestAnimationFrame(followPlayback));
+$("#player").addEventListener("seeked", followPlayback);
+$("#player").addEventListener("timeupdate", followPlayback);
+
+// --- start --------------------------------------------------------------------------------
+
+async function start() {
+  const lang = document.documentElement.lang || "fi";
+  MSG = await (await fetch(`/static/messages.${lang}.json`, { credentials: "same-origin" })).json();
+  document.title = t("app.title");
+  applyTexts();
+  INFO = await api("GET", "/api/info");
+  $("#footer").textContent = t("footer.folder", { folder: INFO.folder });
+  route();
+}
+
+start();

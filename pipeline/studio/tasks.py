@@ -1,0 +1,107 @@
+"""Long work of the studio (transcribe, render) in threads, off the event loop, with progress.
+
+In: a job id, a kind and a function taking a progress callback. Out: a `Task` per job whose
+state the server streams to the page as server-sent events. One heavy task runs at a time
+(Whisper and ffmpeg each use every core of a small laptop); the others wait their turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pipeline.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+TaskKind = Literal["transcribe", "render"]
+TaskState = Literal["waiting", "running", "done", "error"]
+
+
+@dataclass
+class Task:
+    """One transcription or render of one job, as the page sees it."""
+
+    job_id: str
+    kind: TaskKind
+    state: TaskState = "waiting"
+    progress: float = 0.0
+    error: dict[str, str] = field(default_factory=dict)  # {"kind", "message", "hint"}
+    started: float = field(default_factory=time.monotonic)
+    version: int = 0  # bumped on every change, so the event stream sends only news
+
+    def as_event(self) -> dict[str, Any]:
+        return {"kind": self.kind, "state": self.state, "progress": round(self.progress, 3), "error": self.error}
+
+
+class Tasks:
+    """The tasks of one studio: at most one per job, one running at a time."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+        self._lock = threading.Lock()
+        self._heavy = threading.Semaphore(1)
+        self.changed = threading.Condition(self._lock)
+
+    def get(self, job_id: str) -> Task | None:
+        with self._lock:
+            return self._tasks.get(job_id)
+
+    def busy(self, job_id: str) -> bool:
+        task = self.get(job_id)
+        return task is not None and task.state in ("waiting", "running")
+
+    def start(self, job_id: str, kind: TaskKind, work: Callable[[Callable[[float], None]], object]) -> Task | None:
+        """Run `work(on_progress)` in a thread; None if this job already has a task going."""
+        with self._lock:
+            current = self._tasks.get(job_id)
+            if current is not None and current.state in ("waiting", "running"):
+                return None
+            task = Task(job_id, kind)
+            self._tasks[job_id] = task
+        thread = threading.Thread(target=self._run, args=(task, work), name=f"studio-{kind}", daemon=True)
+        thread.start()
+        return task
+
+    def _update(self, task: Task, **values: Any) -> None:
+        with self._lock:
+            for key, value in values.items():
+                setattr(task, key, value)
+            task.version += 1
+            self.changed.notify_all()
+
+    def _run(self, task: Task, work: Callable[[Callable[[float], None]], object]) -> None:
+        def on_progress(fraction: float) -> None:
+            fraction = min(max(fraction, 0.0), 1.0)
+            if fraction - task.progress >= 0.01 or fraction >= 1.0:
+                self._update(task, progress=fraction)
+
+        with self._heavy:
+            self._update(task, state="running")
+            try:
+                work(on_progress)
+            except PipelineError as exc:
+                log.info("%s of job %s failed: %s", task.kind, task.job_id, exc.__class__.__name__)
+                self._update(task, state="error", error={"kind": exc.__class__.__name__, "message": exc.message,
+                                                         "hint": exc.hint})
+                return
+            except Exception as exc:  # the server keeps running; the page shows one message
+                log.exception("%s of job %s failed", task.kind, task.job_id)
+                self._update(task, state="error", error={"kind": "unexpected", "message": str(exc.__class__.__name__),
+                                                         "hint": ""})
+                return
+        self._update(task, state="done", progress=1.0)
+
+    def wait_change(self, job_id: str, version: int, timeout: float) -> Task | None:
+        """The job's task once its version differs from `version` (or after `timeout`)."""
+        with self._lock:
+            self.changed.wait_for(lambda: self._version(job_id) != version, timeout=timeout)
+            return self._tasks.get(job_id)
+
+    def _version(self, job_id: str) -> int:
+        task = self._tasks.get(job_id)
+        return -1 if task is None else task.version

@@ -1,0 +1,178 @@
+"""What the studio does with a job: card preview, transcription, edited captions, render.
+
+In: a `JobStore`, a job id and the studio's `Settings`. Out: files in the job folder. Every step
+calls the same functions as the CLI (`comment_card`, `transcribe_file`, `layout_cues`,
+`write_json`, `make_reply`); this module only chooses the job's paths and settings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Settings
+from pipeline.errors import InputError
+from pipeline.studio.jobs import OUTPUT_NAME, JobData, JobStore
+from pipeline.types import Comment, Cue, Word
+
+log = logging.getLogger(__name__)
+
+MAX_CUES = 5000
+MAX_CUE_TEXT = 500
+
+
+def job_settings(settings: Settings, job: JobData) -> Settings:
+    """The studio's settings with the look chosen for this job (reframe, caption size)."""
+    return settings.with_values(**job_overrides(settings, job))
+
+
+def job_overrides(settings: Settings, job: JobData) -> dict[str, dict[str, Any]]:
+    size = settings.captions.font_size
+    if job.caption_size == "large":
+        size = round(size * settings.studio.large_caption_scale)
+    return {"reframe": {"mode": job.reframe}, "captions": {"font_size": size}}
+
+
+def write_render_config(store: JobStore, job: JobData, settings: Settings) -> Path:
+    """`render.toml`: the job's look as a `--config` file, so the CLI can make the same video."""
+    overrides = job_overrides(settings, job)
+    lines = ["# The look chosen in sossut studio: sossut render ... --config render.toml --captions captions.json"]
+    for section, values in overrides.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    path = store.file(job.id, "render.toml")
+    from pipeline.files import atomic_write
+
+    atomic_write(path, "\n".join(lines) + "\n", mode=0o600)
+    return path
+
+
+def card_preview(store: JobStore, job: JobData, settings: Settings) -> list[str]:
+    """Draw the job's card to `card.png` with `comment_card` (as render does); its warnings."""
+    from pipeline.reply import comment_card
+
+    path = store.file(job.id, "card.png")
+    text = job.comment if job.comment.strip() else " "
+    _, warnings = comment_card(Comment(text, job.user), settings, path, show_user=job.show_user)
+    return warnings
+
+
+def transcribe(store: JobStore, job: JobData, settings: Settings, on_progress: Callable[[float], None],
+               vocabulary_file: Path | None = None) -> list[Cue]:
+    """Transcribe the job's clip (cached by content, as the CLI), keep the transcript and lay it
+    out as the first captions.
+
+    Raises:
+        InputError: no clip, or no audio.
+        TranscribeError: the engine failed.
+    """
+    from pipeline.captions import layout_cues, write_json
+    from pipeline.speech import options_from_settings, transcribe_file
+
+    clip = store.clip_path(job)
+    if clip is None:
+        raise InputError("the job has no clip", hint="add a clip first")
+    options = options_from_settings(settings.transcribe, vocabulary_file=vocabulary_file)
+    transcript = transcribe_file(clip, options, on_progress=on_progress)
+    write_json(transcript, store.file(job.id, "transcript.json"))
+    styled = job_settings(settings, job)
+    cues = layout_cues(transcript, styled.captions, styled.canvas.width, styled.safe_zone)
+    write_json(cues, store.file(job.id, "captions.json"))
+    store.save(store.load(job.id))  # reloaded: the page may have saved edits meanwhile
+    return cues
+
+
+def read_cues(store: JobStore, job_id: str) -> list[dict[str, Any]] | None:
+    """The job's caption cues as the page edits them, None before transcription."""
+    path = store.file(job_id, "captions.json")
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    cues: list[dict[str, Any]] = data["cues"]
+    return cues
+
+
+def save_cues(store: JobStore, job_id: str, items: Any) -> int:
+    """Check the cues the page sends and write them as `captions.json` (atomic).
+
+    Raises:
+        ValueError: not a list of cues with finite, ordered times and short text.
+    """
+    from pipeline.captions import write_json
+
+    cues = parse_cues(items)
+    write_json(cues, store.file(job_id, "captions.json"))
+    store.save(store.load(job_id))
+    return len(cues)
+
+
+def parse_cues(items: Any) -> list[Cue]:
+    """Cues from the page's JSON: `[{start, end, lines, words: [{word, start, end}]}]`.
+
+    Raises:
+        ValueError: anything else.
+    """
+    if not isinstance(items, list) or len(items) > MAX_CUES:
+        raise ValueError("cues must be a list")
+    cues = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValueError("a cue must be an object")
+        start, end = _time(item.get("start")), _time(item.get("end"))
+        lines = item.get("lines")
+        if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+            raise ValueError("lines must be strings")
+        if sum(len(x) for x in lines) > MAX_CUE_TEXT or end <= start:
+            raise ValueError("a cue is too long or ends before it starts")
+        words = []
+        for w in item.get("words") or []:
+            if not isinstance(w, dict) or not isinstance(w.get("word"), str):
+                raise ValueError("a word must be an object with a text")
+            ws, we = _time(w.get("start")), _time(w.get("end"))
+            words.append(Word(w["word"][:MAX_CUE_TEXT], min(max(ws, start), end), min(max(we, start), end),
+                              float(w.get("probability", 1.0))))
+        scale = item.get("font_scale", 1.0)
+        scale = float(scale) if isinstance(scale, int | float) and 0.05 <= scale <= 1.0 else 1.0
+        kept = tuple(x.strip() for x in lines if x.strip())
+        if kept:
+            cues.append(Cue(start, end, kept, tuple(words), scale))
+    cues.sort(key=lambda c: c.start)
+    return cues
+
+
+def _time(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ValueError("a time must be a number of seconds")
+    return float(value)
+
+
+def render(store: JobStore, job: JobData, settings: Settings, on_progress: Callable[[float], None]) -> Path:
+    """Make the job's video with `make_reply` (+ .srt/.vtt beside it); the captions it burned are
+    the job's `captions.json`, read as `sossut render --captions` reads it.
+
+    Raises:
+        PipelineError: any stage failed; the previous video, if any, is left as it was.
+    """
+    from pipeline.reply import ReplyJob, make_reply
+
+    clip = store.clip_path(job)
+    if clip is None:
+        raise InputError("the job has no clip", hint="add a clip first")
+    captions = store.file(job.id, "captions.json")
+    output = store.file(job.id, OUTPUT_NAME)
+    write_render_config(store, job, settings)
+    reply = ReplyJob(clip=clip, comment=Comment(job.comment, job.user), output=output,
+                     captions=str(captions) if captions.is_file() else "none", show_user=job.show_user,
+                     sidecar=True)
+    started = time.time()
+    result = make_reply(reply, job_settings(settings, job), on_progress=on_progress)
+    # Rendered as of its start: an edit made while it ran leaves the job a draft.
+    latest = store.load(job.id)
+    store.save(replace(latest, rendered=started, notes=list(result.warnings)), touched=False)
+    return result.output
