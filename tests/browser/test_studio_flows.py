@@ -23,7 +23,7 @@ from tests.conftest import REPO, probe_output, run
 
 pytestmark = pytest.mark.browser
 SPEECH = REPO / "tests" / "fixtures" / "speech" / "suunnitelma.flac"  # 7.4 s of Finnish speech (festival)
-README_SHOT = REPO / "docs" / "studio.png"
+README_SHOT = REPO / "assets" / "screenshots" / "studio.png"
 
 
 def speech_clip(folder: Path) -> Path:
@@ -150,7 +150,7 @@ def wait_until_playable(video: Any, seconds: float = 20.0) -> None:
 
 
 def save_readme_shot(browser: Browser) -> None:
-    """docs/studio.png for the README: the caption step and the finished video, small."""
+    """assets/screenshots/studio.png for the README: the caption step and the finished video, small."""
     from PIL import Image
 
     page = browser.page
