@@ -69,10 +69,12 @@ def test_silent_clip_gets_a_silent_aac_track(clips, tmp_path: Path) -> None:
     assert float(np.abs(samples).max()) < 1e-3
 
 
-def test_rotated_phone_clip_comes_out_upright(clips, tmp_path: Path) -> None:
-    clip = clips("rotated")
+@pytest.mark.parametrize(("name", "rotation"), [("rotated", 90), ("rotated180", 180), ("rotated270", 270)])
+def test_rotated_phone_clip_comes_out_upright(clips, tmp_path: Path, name: str, rotation: int) -> None:
+    """Stored turned 90/180/270 degrees with a display matrix: the marker shows top-left."""
+    clip = clips(name)
     media = probe(clip)
-    assert media.rotation in (90, 270) and media.display_size == (360, 640)
+    assert media.rotation == rotation and media.display_size == (360, 640)
     out = reply(clip, tmp_path / "rot.mp4", reframe="crop")
     frame = frame_at(out, 1.0).astype(int)
     corner = frame[10:100, 10:100].reshape(-1, 3).mean(axis=0)  # marker is 1/8 of the picture
