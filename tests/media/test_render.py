@@ -17,13 +17,14 @@ import pytest
 from PIL import Image
 
 from pipeline.config import load_settings
+from pipeline.errors import RenderError
 from pipeline.reply import ReplyJob, make_reply
 from pipeline.types import Comment
 from pipeline.video.lifetime import Mechanism, mechanism
 from pipeline.video.loudness import integrated_loudness
 from pipeline.video.media import decode_audio, probe
 from pipeline.video.plan import make_plan
-from pipeline.video.render import render
+from pipeline.video.render import _check_result, render
 from tests.conftest import REPO, frame_at, make_clip, probe_output, top_level_atoms
 
 pytestmark = pytest.mark.media
@@ -206,6 +207,24 @@ def test_hdr_clip_is_tone_mapped_to_sdr(clips, tmp_path: Path, kind: str) -> Non
     assert np.abs(mapped - sdr).mean() < 20
     assert np.abs(naive - sdr).mean() > np.abs(mapped - sdr).mean() + 15
 
+
+
+def test_output_shorter_than_planned_is_an_error(clips, tmp_path: Path) -> None:
+    """ffmpeg exits 0 when the clip ends early; the short video must not become the output."""
+    media = probe(clips("silent"))
+    plan = make_plan(media, SETTINGS.with_values(reframe={"mode": "crop"}), tmp_path / "short.mp4")
+    longer = dataclasses.replace(plan, duration=media.duration + 3)  # as a clip whose data stops early
+    with pytest.raises(RenderError, match=r"ends at [\d.]+ s instead of [\d.]+ s") as caught:
+        render(longer)
+    assert caught.value.argv and "ffmpeg" in caught.value.argv[0]
+    assert not plan.output.exists()
+    assert not list(tmp_path.glob(".*partial*")), "temp file left behind"
+    # What ffmpeg said about the clip decides the hint.
+    whole = render(plan)
+    with pytest.raises(RenderError, match="truncated or damaged") as caught:
+        _check_result(longer, whole, "[mov] stream 0, offset 0x3000: partial file", ["ffmpeg"])
+    assert "copy the clip again" in caught.value.hint
+    _check_result(plan, whole, "", ["ffmpeg"])  # the whole file passes
 
 # --- a killed render --------------------------------------------------------------------------
 
