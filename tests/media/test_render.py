@@ -226,6 +226,24 @@ def test_output_shorter_than_planned_is_an_error(clips, tmp_path: Path) -> None:
     assert "copy the clip again" in caught.value.hint
     _check_result(plan, whole, "", ["ffmpeg"])  # the whole file passes
 
+
+def test_hdr_clip_in_the_default_blur_mode(clips, tmp_path: Path) -> None:
+    """Default settings (blur): the tone-mapped picture feeds both the blurred background and the
+    fitted picture, so the whole frame looks like the same bars shot in SDR."""
+    assert SETTINGS.reframe.mode == "blur"
+    clip = clips("hlg")
+    out = tmp_path / "hdr.mp4"
+    make_reply(ReplyJob(clip, COMMENT, out), SETTINGS)
+    assert_tiktok_spec(out, probe(clip).duration)
+    sdr_out = tmp_path / "sdr.mp4"
+    make_reply(ReplyJob(clips("sdr_bars"), COMMENT, sdr_out), SETTINGS)
+    sdr, mapped = frame_at(sdr_out, 0.5).astype(int), frame_at(out, 0.5).astype(int)
+    assert _saturation(mapped) > 0.9 * _saturation(sdr)
+    assert np.abs(mapped - sdr).mean() < 20
+    band = (slice(1500, 1900), slice(0, 1080))  # below the picture: the blurred background
+    assert _saturation(mapped[band]) > 0.9 * _saturation(sdr[band])
+    assert np.abs(mapped[band] - sdr[band]).mean() < 20
+
 # --- a killed render --------------------------------------------------------------------------
 
 
