@@ -244,6 +244,27 @@ def test_hdr_clip_in_the_default_blur_mode(clips, tmp_path: Path) -> None:
     assert _saturation(mapped[band]) > 0.9 * _saturation(sdr[band])
     assert np.abs(mapped[band] - sdr[band]).mean() < 20
 
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_outputs_get_the_usual_file_mode(clips, tmp_path: Path, umask: int) -> None:
+    """The video, the card PNG and the sidecars are made as temp files (mkstemp: 0600) and renamed:
+    they must end up with the mode any new file gets under the umask, readable as people expect."""
+    from pipeline.reply import comment_card
+
+    captions = tmp_path / "teksti.srt"
+    captions.write_text("1\n00:00:00,200 --> 00:00:01,500\nMoi kaikki\n", encoding="utf-8")
+    old = os.umask(umask)
+    try:
+        out = tmp_path / "out" / "vastaus.mp4"
+        make_reply(ReplyJob(clips("silent"), COMMENT, out, captions=str(captions), sidecar=True),
+                   SETTINGS.with_values(reframe={"mode": "crop"}))
+        card, _ = comment_card(COMMENT, SETTINGS, tmp_path / "out" / "kortti.png")
+    finally:
+        os.umask(old)
+    expected = {0o022: 0o644, 0o027: 0o640}[umask]
+    written = [out, out.with_suffix(".srt"), out.with_suffix(".vtt"), card.path]
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in written} == {p.name: oct(expected) for p in written}
+
 # --- a killed render --------------------------------------------------------------------------
 
 
