@@ -52,8 +52,9 @@ def start_tied(argv: Sequence[str], **popen_options: Any) -> tuple[subprocess.Po
     """`subprocess.Popen(argv, **popen_options)` for a child that dies when this process dies.
 
     Call `release()` once the child has ended (or is ending: its output closed): it lets a
-    watcher go without killing anything. Calling it again does nothing. On Linux the tie is to the calling *thread* (prctl(2)),
-    so call this from the thread that waits for the child, as `run_ffmpeg` does.
+    watcher go without killing anything; calling it again does nothing. On Linux the tie is to
+    the calling *thread* (prctl(2)), so call this from the thread that waits for the child, as
+    `run_ffmpeg` does.
 
     Raises:
         OSError: the child cannot be started (as `Popen` raises).
