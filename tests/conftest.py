@@ -62,16 +62,20 @@ def make_clip(
 ) -> Path:
     """A test clip: `testsrc2` picture (+ a red marker in the top-left) and a sine tone.
 
-    With `rotation=90` the picture is stored turned clockwise with a display matrix that turns it
-    back, as phones store portrait clips: the *displayed* picture is `size` with the marker top-left.
+    With `rotation=90`, `180` or `270` the picture is stored turned that many degrees clockwise,
+    with a display matrix that turns it back (counter-clockwise), as phones store clips filmed
+    sideways or upside down: the *displayed* picture is `size` with the marker top-left.
     `hdr="hlg"|"pq"` writes 10-bit HEVC tagged BT.2020 + HLG/PQ, like an iPhone.
     """
     w, h = size
     vf = []
     if marker:
         vf.append(f"drawbox=x=0:y=0:w={max(8, w // 8)}:h={max(8, h // 8)}:color=red:t=fill")
-    if rotation == 90:
-        vf.append("transpose=1")  # stored turned 90° clockwise
+    # stored turned `rotation` degrees clockwise; `-display_rotation` (counter-clockwise) undoes it
+    turns = {0: [], 90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=cclock"]}
+    if rotation not in turns:
+        raise ValueError(f"rotation must be one of {sorted(turns)}, not {rotation}")
+    vf += turns[rotation]
     if vfr:
         # drop frames unevenly so the timestamps are irregular
         vf.append("select='not(eq(mod(n,5),2)+eq(mod(n,7),3))'")
@@ -173,6 +177,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Any:
         "landscape": dict(size=(1920, 1080), marker=True),
         "portrait": dict(size=(1080, 1920), marker=True),
         "rotated": dict(size=(360, 640), marker=True, rotation=90),
+        "rotated180": dict(size=(360, 640), marker=True, rotation=180),
+        "rotated270": dict(size=(360, 640), marker=True, rotation=270),
         "four_three": dict(size=(640, 480), marker=True),
         "square": dict(size=(720, 720)),
         "odd": dict(size=(721, 1281)),

@@ -3,7 +3,7 @@
 
 - `media`: probe (PyAV) and audio decode; `loudness`: BS.1770 integrated loudness;
 - `plan`: every choice of a render as a `RenderPlan` (pure); `render`: plan -> argv -> ffmpeg;
-- `ffmpeg`: which ffmpeg binary, and running it with progress.
+- `ffmpeg`: which ffmpeg binary, and running it with progress; `lifetime`: it ends when we end.
 """
 
 from pipeline.video.loudness import integrated_loudness

@@ -1,4 +1,5 @@
-"""Find and run ffmpeg: one child process, its stderr kept, its `-progress` read, ended on Ctrl-C.
+"""Find and run ffmpeg: one child process, its stderr kept, its `-progress` read, ended on Ctrl-C
+and ended with us when we are killed (`lifetime.start_tied`).
 
 The binary is the static build inside `imageio-ffmpeg` unless `SOSSUT_FFMPEG` names another.
 """
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline.errors import RenderError
+from pipeline.video.lifetime import start_tied
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,8 @@ def run_ffmpeg(
     """Run one ffmpeg command to the end and return its stderr.
 
     `argv` must contain `-progress pipe:1` for `on_progress` to be called (fraction 0..1 of
-    `duration`). Ctrl-C or SIGTERM (as KeyboardInterrupt) ends the child before re-raising.
+    `duration`). Ctrl-C or SIGTERM (as KeyboardInterrupt) ends the child before re-raising; a
+    `kill -9` of this process ends it too (see `pipeline.video.lifetime`).
 
     Raises:
         RenderError: ffmpeg exited with an error; holds argv and the tail of stderr.
@@ -79,7 +82,7 @@ def run_ffmpeg(
     argv = list(argv)
     log.debug("ffmpeg %s", shlex.join(argv))
     stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
-    proc = subprocess.Popen(
+    proc, release = start_tied(
         argv,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -104,9 +107,12 @@ def run_ffmpeg(
                 value = line.split("=", 1)[1].strip()
                 if value.isdigit():
                     on_progress(min(1.0, int(value) / 1e6 / duration))
+        # ffmpeg closes its progress output as it exits: from here it no longer needs a watcher.
+        release()
         returncode = proc.wait()
     except BaseException:
         _stop(proc)
+        release()
         raise
     finally:
         reader.join(timeout=5)

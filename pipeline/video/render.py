@@ -19,7 +19,7 @@ from typing import Any
 import ffmpeg as ffmpeg_python
 
 from pipeline.errors import OutputError, RenderError
-from pipeline.files import atomic_path
+from pipeline.files import atomic_path, remove_stale_partials
 from pipeline.types import VIDEO_SUFFIXES, RenderPlan
 from pipeline.video.ffmpeg import ffmpeg_path, run_ffmpeg
 
@@ -220,6 +220,9 @@ def check_writable(output: Path) -> None:
 def render(plan: RenderPlan, *, on_progress: Callable[[float], None] | None = None) -> Path:
     """Run the plan: one ffmpeg process; the output appears only when it is complete.
 
+    Temp files of the same output left by a run that was killed (`kill -9`, a power cut) are
+    removed first; those of a render still going on in another process are kept.
+
     Raises:
         OutputError: the output folder cannot be written.
         RenderError: ffmpeg failed.
@@ -231,6 +234,7 @@ def render(plan: RenderPlan, *, on_progress: Callable[[float], None] | None = No
     except OSError as exc:
         raise OutputError(f"{output}: cannot write here ({exc.strerror})",
                           hint="choose a folder you can write to") from None
+    remove_stale_partials(output)
     with atomic_path(output) as tmp:
         with tempfile.TemporaryDirectory(prefix="sossut-") as work:
             work_dir = Path(work)

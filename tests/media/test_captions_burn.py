@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.captions.write import read_captions
 from pipeline.config import load_settings
-from pipeline.reply import ReplyJob, make_reply
+from pipeline.reply import ReplyJob, ReplyResult, make_reply
 from pipeline.types import Comment
 from tests.conftest import frame_at, make_clip, probe_output
 
@@ -36,11 +36,19 @@ def awkward(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_caption_file_in_an_awkward_folder_is_burned(awkward: Path) -> None:
+@pytest.fixture(scope="module")
+def burned(awkward: Path) -> tuple[ReplyResult, ReplyResult]:
+    """The clip rendered without captions and with the caption file (plus sidecars), once for
+    the tests that look at either: each asks for it, so none depends on another having run."""
     clip = awkward / "klippi ä'.mp4"
     plain = make_reply(ReplyJob(clip, Comment("moi"), awkward / "ilman.mp4", captions="none"), SETTINGS)
     result = make_reply(ReplyJob(clip, Comment("moi"), awkward / "kanssa, ä.mp4",
                                  captions=str(awkward / "teksti: 'a', ä.srt"), sidecar=True), SETTINGS)
+    return plain, result
+
+
+def test_caption_file_in_an_awkward_folder_is_burned(burned: tuple[ReplyResult, ReplyResult]) -> None:
+    plain, result = burned
     assert result.cues == 2 and plain.cues == 0
     info = probe_output(result.output)
     assert (info["width"], info["height"], info["codec"]) == (1080, 1920, "h264")
@@ -59,10 +67,9 @@ def test_caption_file_in_an_awkward_folder_is_burned(awkward: Path) -> None:
     assert np.abs(frame_at(result.output, 2.95).astype(int)[band] - frame_at(plain.output, 2.95).astype(int)[band]).max() < 60
 
 
-def test_sidecars_are_written_and_read_back(awkward: Path) -> None:
-    out = awkward / "kanssa, ä.mp4"
-    if not out.exists():
-        pytest.skip("depends on the burn test's output")
+def test_sidecars_are_written_and_read_back(awkward: Path, burned: tuple[ReplyResult, ReplyResult]) -> None:
+    out = burned[1].output
+    assert out == awkward / "kanssa, ä.mp4" and out.is_file()
     srt, vtt = out.with_suffix(".srt"), out.with_suffix(".vtt")
     assert srt.is_file() and vtt.is_file()
     for path in (srt, vtt):

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 from PIL import Image
 
 from pipeline.config import load_settings
+from pipeline.errors import RenderError
 from pipeline.reply import ReplyJob, make_reply
 from pipeline.types import Comment
+from pipeline.video.lifetime import Mechanism, mechanism
 from pipeline.video.loudness import integrated_loudness
 from pipeline.video.media import decode_audio, probe
 from pipeline.video.plan import make_plan
-from pipeline.video.render import render
-from tests.conftest import frame_at, probe_output, top_level_atoms
+from pipeline.video.render import _check_result, render
+from tests.conftest import REPO, frame_at, make_clip, probe_output, top_level_atoms
 
 pytestmark = pytest.mark.media
 
@@ -69,10 +78,12 @@ def test_silent_clip_gets_a_silent_aac_track(clips, tmp_path: Path) -> None:
     assert float(np.abs(samples).max()) < 1e-3
 
 
-def test_rotated_phone_clip_comes_out_upright(clips, tmp_path: Path) -> None:
-    clip = clips("rotated")
+@pytest.mark.parametrize(("name", "rotation"), [("rotated", 90), ("rotated180", 180), ("rotated270", 270)])
+def test_rotated_phone_clip_comes_out_upright(clips, tmp_path: Path, name: str, rotation: int) -> None:
+    """Stored turned 90/180/270 degrees with a display matrix: the marker shows top-left."""
+    clip = clips(name)
     media = probe(clip)
-    assert media.rotation in (90, 270) and media.display_size == (360, 640)
+    assert media.rotation == rotation and media.display_size == (360, 640)
     out = reply(clip, tmp_path / "rot.mp4", reframe="crop")
     frame = frame_at(out, 1.0).astype(int)
     corner = frame[10:100, 10:100].reshape(-1, 3).mean(axis=0)  # marker is 1/8 of the picture
@@ -195,3 +206,168 @@ def test_hdr_clip_is_tone_mapped_to_sdr(clips, tmp_path: Path, kind: str) -> Non
     assert _saturation(naive) < 0.75 * _saturation(sdr)  # the fixture really is HDR
     assert np.abs(mapped - sdr).mean() < 20
     assert np.abs(naive - sdr).mean() > np.abs(mapped - sdr).mean() + 15
+
+
+
+def test_output_shorter_than_planned_is_an_error(clips, tmp_path: Path) -> None:
+    """ffmpeg exits 0 when the clip ends early; the short video must not become the output."""
+    media = probe(clips("silent"))
+    plan = make_plan(media, SETTINGS.with_values(reframe={"mode": "crop"}), tmp_path / "short.mp4")
+    longer = dataclasses.replace(plan, duration=media.duration + 3)  # as a clip whose data stops early
+    with pytest.raises(RenderError, match=r"ends at [\d.]+ s instead of [\d.]+ s") as caught:
+        render(longer)
+    assert caught.value.argv and "ffmpeg" in caught.value.argv[0]
+    assert not plan.output.exists()
+    assert not list(tmp_path.glob(".*partial*")), "temp file left behind"
+    # What ffmpeg said about the clip decides the hint.
+    whole = render(plan)
+    with pytest.raises(RenderError, match="truncated or damaged") as caught:
+        _check_result(longer, whole, "[mov] stream 0, offset 0x3000: partial file", ["ffmpeg"])
+    assert "copy the clip again" in caught.value.hint
+    _check_result(plan, whole, "", ["ffmpeg"])  # the whole file passes
+
+
+def test_hdr_clip_in_the_default_blur_mode(clips, tmp_path: Path) -> None:
+    """Default settings (blur): the tone-mapped picture feeds both the blurred background and the
+    fitted picture, so the whole frame looks like the same bars shot in SDR."""
+    assert SETTINGS.reframe.mode == "blur"
+    clip = clips("hlg")
+    out = tmp_path / "hdr.mp4"
+    make_reply(ReplyJob(clip, COMMENT, out), SETTINGS)
+    assert_tiktok_spec(out, probe(clip).duration)
+    sdr_out = tmp_path / "sdr.mp4"
+    make_reply(ReplyJob(clips("sdr_bars"), COMMENT, sdr_out), SETTINGS)
+    sdr, mapped = frame_at(sdr_out, 0.5).astype(int), frame_at(out, 0.5).astype(int)
+    assert _saturation(mapped) > 0.9 * _saturation(sdr)
+    assert np.abs(mapped - sdr).mean() < 20
+    band = (slice(1500, 1900), slice(0, 1080))  # below the picture: the blurred background
+    assert _saturation(mapped[band]) > 0.9 * _saturation(sdr[band])
+    assert np.abs(mapped[band] - sdr[band]).mean() < 20
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_outputs_get_the_usual_file_mode(clips, tmp_path: Path, umask: int) -> None:
+    """The video, the card PNG and the sidecars are made as temp files (mkstemp: 0600) and renamed:
+    they must end up with the mode any new file gets under the umask, readable as people expect."""
+    from pipeline.reply import comment_card
+
+    captions = tmp_path / "teksti.srt"
+    captions.write_text("1\n00:00:00,200 --> 00:00:01,500\nMoi kaikki\n", encoding="utf-8")
+    old = os.umask(umask)
+    try:
+        out = tmp_path / "out" / "vastaus.mp4"
+        make_reply(ReplyJob(clips("silent"), COMMENT, out, captions=str(captions), sidecar=True),
+                   SETTINGS.with_values(reframe={"mode": "crop"}))
+        card, _ = comment_card(COMMENT, SETTINGS, tmp_path / "out" / "kortti.png")
+    finally:
+        os.umask(old)
+    expected = {0o022: 0o644, 0o027: 0o640}[umask]
+    written = [out, out.with_suffix(".srt"), out.with_suffix(".vtt"), card.path]
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in written} == {p.name: oct(expected) for p in written}
+
+# --- a killed render --------------------------------------------------------------------------
+
+
+def _wait_until(done: Callable[[], bool], limit: float, what: str) -> None:
+    """Poll `done` until true; fail after `limit` s (a hang guard, not a speed test)."""
+    deadline = time.monotonic() + limit
+    while not done():
+        if time.monotonic() > deadline:
+            pytest.fail(f"still waiting after {limit:.0f} s: {what}")
+        time.sleep(0.05)
+
+
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _ffmpeg_children(pid: int) -> list[psutil.Process]:
+    try:
+        return [c for c in psutil.Process(pid).children(recursive=True) if "ffmpeg" in c.name()]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _kill_and_watch(started: subprocess.Popen[bytes], ready: Callable[[], bool]) -> list[psutil.Process]:
+    """SIGKILL `started` once `ready()` and its ffmpeg runs; wait for all its children to end.
+
+    Returns the children seen before the kill (all gone by then).
+    """
+    children: list[psutil.Process] = []
+    try:
+        def running() -> bool:
+            if started.poll() is not None:
+                pytest.fail(f"ended before it could be killed (exit {started.returncode})")
+            return ready() and bool(_ffmpeg_children(started.pid))
+
+        _wait_until(running, 60, "for ffmpeg to start")
+        children = psutil.Process(started.pid).children(recursive=True)
+        os.kill(started.pid, signal.SIGKILL)
+        started.wait()
+        _wait_until(lambda: all(_gone(c) for c in children), 10, "ffmpeg outlives its killed parent")
+        return children
+    finally:  # never leave an orphan encoding, whatever failed
+        for child in children:
+            if not _gone(child):
+                child.kill()
+        if started.poll() is None:
+            started.kill()
+            started.wait()
+
+
+def test_killed_render_leaves_no_ffmpeg_and_the_next_run_no_partial(clips, tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "long.mp4", size=(320, 180), seconds=12)  # renders for seconds
+    out = tmp_path / "out" / "reply.mp4"
+    out.parent.mkdir()
+    log = (tmp_path / "render.log").open("wb")
+    started = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "render", str(clip), "-o", str(out), "--comment", "x",
+         "--captions", "none"],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=tmp_path, stdout=log, stderr=log,
+    )
+
+    def partials() -> list[Path]:
+        return list(out.parent.glob(".reply.*.partial.mp4"))
+
+    children = _kill_and_watch(started, lambda: bool(partials()))
+    log.close()
+    assert any("ffmpeg" in c.name() for c in children)
+    assert not out.exists()
+    assert [p.name.split(".")[2] for p in partials()] == [str(started.pid)]  # what kill -9 leaves
+    # A partial of a render still going on elsewhere is not touched.
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = out.parent / f".reply.{other.pid}.abcd1234.partial.mp4"
+        live.write_bytes(b"being written")
+        render(make_plan(probe(clips("silent")), SETTINGS.with_values(reframe={"mode": "crop"}), out))
+        assert partials() == [live]
+    finally:
+        other.kill()
+        other.wait()
+    assert_tiktok_spec(out, probe(clips("silent")).duration)
+
+
+@pytest.mark.parametrize("how", ["pdeathsig", "watcher"])
+def test_ffmpeg_ends_with_its_killed_parent(tmp_path: Path, how: Mechanism) -> None:
+    """Each way of tying ffmpeg to us, on its own (macOS gets the watcher; Linux pdeathsig)."""
+    if how == "pdeathsig" and mechanism() != "pdeathsig":
+        pytest.skip("PR_SET_PDEATHSIG is Linux only")
+    out = tmp_path / "long.mp4"
+    script = f"""
+import sys
+from pipeline.video import lifetime
+from pipeline.video.ffmpeg import ffmpeg_path, run_ffmpeg
+lifetime.mechanism = lambda: {how!r}
+run_ffmpeg([ffmpeg_path(), "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
+            "-f", "lavfi", "-i", "testsrc2=s=1280x720:d=120", "-c:v", "libx264", "-preset", "veryslow",
+            sys.argv[1]])
+"""
+    started = subprocess.Popen([sys.executable, "-c", script, str(out)], env={**os.environ, "PYTHONPATH": str(REPO)},
+                               cwd=tmp_path)
+    children = _kill_and_watch(started, lambda: out.exists())
+    names = [c.name() for c in children]
+    assert sum("ffmpeg" in n for n in names) == 1
+    assert len(names) == (2 if how == "watcher" else 1), names  # the watcher is a child too
