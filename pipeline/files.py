@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,9 +34,26 @@ _PARTIAL_NAME = re.compile(r"^\.(?P<stem>.*)\.(?P<pid>\d+)\.[^.]+\.partial(?P<su
 
 def output_mode() -> int:
     """The mode a new file gets under the current umask (mkstemp makes 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+    return 0o666 & ~_umask()
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    # Linux shows the umask without changing it; elsewhere it can only be read by setting it,
+    # so threads (the studio's workers) take turns.
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
 
 
 def partial_prefix(path: Path) -> str:
