@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.comments.privacy import clean_display_text, describe_findings, mask_personal_data
-from pipeline.comments.rules import Rules, load_rules, negated, reported
+from pipeline.comments.rules import Rules, load_rules, negated, reported, self_directed
 from pipeline.comments.words import Entry, find_any, parse_entry, tokens
 from pipeline.config import CONFIG_DIR
 from pipeline.errors import InputError
@@ -142,8 +142,9 @@ def _read_lists(path: Path) -> ModerationLists:
 def find_flags(text: str, lists: ModerationLists | None = None) -> list[Flag]:
     """Moderation flags of a text as it is (no cleaning, no personal data), in text order.
 
-    A hit overlapped by an allow-list phrase is dropped, and so is a negated one
-    (`rules.negated`); a reported one is weak (`rules.reported`).
+    A hit overlapped by an allow-list phrase is dropped, and so are a negated one
+    (`rules.negated`) and an insult about the writer (`rules.self_directed`); a reported one
+    is weak (`rules.reported`).
     """
     lists = lists or load_lists()
     rules = lists.rules
@@ -155,7 +156,10 @@ def find_flags(text: str, lists: ModerationLists | None = None) -> list[Flag]:
             continue
         if negated(hit, words, rules):
             continue
-        hits.append((hit.first, hit.last, hit.entry.category, reported(hit, words, rules), hit.entry.source))
+        marker = reported(hit, words, rules)
+        if not marker and self_directed(hit, words, rules):
+            continue
+        hits.append((hit.first, hit.last, hit.entry.category, marker, hit.entry.source))
     # Overlapping hits of one category become one: "haluan kuolla" + "haluan kuolla pois".
     merged: list[list[Any]] = []
     for first, last, category, marker, source in sorted(hits):

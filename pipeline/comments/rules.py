@@ -8,6 +8,7 @@ Out: `Rules`, with entries parsed in the word-list syntax, and two checks on a h
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -30,6 +31,11 @@ class Rules:
     negatable: frozenset[str]
     negation_before: int
     negations: tuple[Entry, ...]
+    negation_after: int
+    negations_after: tuple[Entry, ...]
+    negation_after_categories: frozenset[str]
+    self_directed: tuple[Entry, ...]
+    self_directed_categories: frozenset[str]
     reported: tuple[Entry, ...]
     first_person: tuple[Entry, ...]
     first_person_categories: frozenset[str]
@@ -77,12 +83,12 @@ def _read(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
 
 
-def _entries(values: Iterable[str], name: str) -> tuple[Entry, ...]:
+def _entries(values: Iterable[str], name: str, *, adjacent: bool = False) -> tuple[Entry, ...]:
     out = []
     for number, line in enumerate(values, 1):
         entry = parse_entry(line, name, f"rules.toml {name} #{number}")
         if entry:
-            out.append(entry)
+            out.append(dataclasses.replace(entry, gaps=(0,) * len(entry.gaps)) if adjacent else entry)
     return tuple(out)
 
 
@@ -92,7 +98,12 @@ def _build(d: dict[str, Any]) -> Rules:
         clause_starts=frozenset(normalize_word(w) for w in d["clauses"]["starts"]),
         negatable=frozenset(neg["categories"]),
         negation_before=int(neg["before"]),
-        negations=_entries(neg["words"], "negation"),
+        negations=_entries(neg["words"], "negation", adjacent=True),
+        negation_after=int(neg["after"]),
+        negations_after=_entries(neg["after_words"], "negation", adjacent=True),
+        negation_after_categories=frozenset(neg["after_categories"]),
+        self_directed=_entries(d["self_directed"]["words"], "self_directed", adjacent=True),
+        self_directed_categories=frozenset(d["self_directed"]["categories"]),
         reported=_entries(rep["words"], "reported"),
         first_person=_entries(rep["first_person"], "first_person"),
         first_person_categories=frozenset(rep["first_person_categories"]),
@@ -118,11 +129,30 @@ def negated(hit: Match, words: Sequence[Token], rules: Rules) -> str:
     low = hit.first
     while low > 0 and hit.first - low < rules.negation_before and words[low - 1].clause == clause:
         low -= 1
+    high = hit.last
+    if hit.entry.category in rules.negation_after_categories:
+        while high + 1 < len(words) and high - hit.last < rules.negation_after and words[high + 1].clause == clause:
+            high += 1
     own = set(hit.words)
     for neg in find_any(rules.negations, words):
         taken = [k for k in neg.words if low <= k <= hit.last and k not in own]
         if taken and all(words[k].clause == clause for k in taken):
             return " ".join(words[k].norm for k in neg.words)
+    for neg in find_any(rules.negations_after, words):
+        if hit.last < neg.first and neg.last <= high:
+            return " ".join(words[k].norm for k in neg.words)
+    return ""
+
+
+def self_directed(hit: Match, words: Sequence[Token], rules: Rules) -> str:
+    """The words that make a hit about the writer ("mä olin"), or "": for `self_directed`
+    categories, one of its phrases in the hit's clause, before the hit."""
+    if hit.entry.category not in rules.self_directed_categories:
+        return ""
+    clause = words[hit.first].clause
+    for m in find_any(rules.self_directed, words):
+        if m.last < hit.first and words[m.first].clause == clause:
+            return " ".join(words[k].norm for k in m.words)
     return ""
 
 

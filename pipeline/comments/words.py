@@ -85,7 +85,10 @@ def parse_entry(line: str, category: str, source: str) -> Entry | None:
                 raise InputError(f"word list {source}: '..' must come between two words")
             gap = WIDE_GAP
             continue
-        slots.append(tuple(parse_term(alt, source) for alt in word.split("|")))
+        alternatives = word.split("|")
+        if word.startswith("="):  # "=lyö|löi": every alternative exact, unless it says otherwise
+            alternatives = [a if a.startswith("=") or "*" in a else "=" + a for a in alternatives]
+        slots.append(tuple(parse_term(alt, source) for alt in alternatives))
         gaps.append(gap)
         gap = MAX_GAP
     if not slots:
