@@ -120,7 +120,8 @@ def _login_name() -> str:
 
 
 def worker_file(folder: Path, worker: str) -> Path:
-    """`answered-<worker>.jsonl`, the name made safe for any file system: "Liisa K." -> answered-liisa-k."""
+    """`answered-<worker>.jsonl`, the name made safe for any file system: "Liisa K." ->
+    answered-liisa-k-<6 hex>.jsonl (a name that had to change gets a short hash of itself)."""
     ascii_name = unicodedata.normalize("NFKD", worker).encode("ascii", "ignore").decode().lower()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-") or "worker"
     if slug != worker.lower():  # two names that fold to one slug keep apart
