@@ -152,6 +152,12 @@ class StudioSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LedgerSettings:
+    folder: str  # where answered comments are recorded; "" = platformdirs' user data folder / "ledger"
+    worker: str  # the name written with each answer; "" = the computer's user name
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     canvas: CanvasSettings
     safe_zone: SafeZone
@@ -164,6 +170,7 @@ class Settings:
     privacy: PrivacySettings
     batch: BatchSettings
     studio: StudioSettings
+    ledger: LedgerSettings
 
     def with_values(self, **sections: dict[str, Any]) -> Settings:
         """A copy with some keys changed, e.g. `with_values(reframe={"mode": "crop"})`.
@@ -190,6 +197,7 @@ _SECTION_TYPES: dict[str, type[Any]] = {
     "privacy": PrivacySettings,
     "batch": BatchSettings,
     "studio": StudioSettings,
+    "ledger": LedgerSettings,
 }
 
 # Values with a closed set of choices or a range; checked after merging.

@@ -19,6 +19,15 @@ REPO = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _ledger_outside_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Renders and batches record answers in the ledger under the user data folder; tests (and
+    the sossut processes they start) use a temp one instead, never the tester's own."""
+    import os
+
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+
+
 def without_hanging(call: Callable[[], T], limit: float = 60.0) -> T:
     """Run `call` in a thread and return what it returns (or raise what it raises).
 

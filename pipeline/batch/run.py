@@ -48,8 +48,9 @@ from pipeline.batch.state import (
     write_report,
 )
 from pipeline.batch.worker import RowResult, WorkerSetup
+from pipeline.comments import record_answer
 from pipeline.config import Settings
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError, InputError, PipelineError
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,8 @@ def run_batch(
                     for result in finished:
                         row = by_number[result.row]
                         record_row(out_dir, state, row, result, prints[row.row])
+                        if result.status == "done":
+                            _record_answer(row.comment, row.output, settings)
                         results.append(result)
                         emit(BatchEvent("finished", row=result.row, label=row.clip.name, result=result))
         finally:
@@ -187,6 +190,14 @@ def run_batch(
                              options.executor, address)
         write_report(report, manifest)
     return report
+
+
+def _record_answer(comment: str, output: Path, settings: Settings) -> None:
+    """The answered ledger gets the row; a ledger that cannot be written does not fail the row."""
+    try:
+        record_answer(comment, output, settings)
+    except PipelineError as exc:
+        log.warning("the answer of %s was not recorded in the ledger: %s", output.name, exc.message)
 
 
 @contextmanager

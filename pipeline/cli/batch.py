@@ -22,6 +22,7 @@ from pipeline.batch import (
     load_manifest,
     run_batch,
 )
+from pipeline.cli.comments import worker_option
 from pipeline.cli.main import App, command_options
 from pipeline.cli.options import (
     check_configured_language,
@@ -58,10 +59,12 @@ _SUMMARY_ROWS = 40  # longer batches list only their failed rows
               help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --executor dask). "
               "Without it, --executor dask starts a local cluster of --jobs workers.")
 @speech_options
+@worker_option
 @command_options
 def batch(app: App, manifest: Path, out_dir: Path, jobs: int | None, resume: bool, skip_invalid: bool,
           quiet: bool, captions: str, sidecar: bool, executor: Executor, scheduler: str | None,
-          language: str | None, model: str | None, engine: str | None, vocabulary: Path | None) -> None:
+          language: str | None, model: str | None, engine: str | None, vocabulary: Path | None,
+          worker: str | None) -> None:
     """Make one reply video per row of MANIFEST (CSV, JSON or YAML).
 
     \b
@@ -83,6 +86,8 @@ def batch(app: App, manifest: Path, out_dir: Path, jobs: int | None, resume: boo
       sossut batch vastaukset.csv --out-dir valmiit
     """
     app.quiet = quiet
+    if worker:  # each made row is recorded in the answered ledger under this name
+        app.settings = app.settings.with_values(ledger={"worker": worker})
     check_configured_language(app.settings, language)
     if scheduler:
         executor = "dask"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli.comments import note_answer, worker_option
 from pipeline.cli.main import App, command_options
 from pipeline.cli.options import (
     check_captions,
@@ -98,11 +99,12 @@ def _run(app: App, job: ReplyJob, reframe: str | None, transcribe: Transcribe | 
               help="Mask personal data spoken in the captions (config privacy.mask_captions).")
 @speech_options
 @_reframe_option
+@worker_option
 @command_options
 def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: Path | None,
            show_user: bool | None, keep_personal_data: bool, captions: str, sidecar: bool,
            mask_captions: bool | None, language: str | None, model: str | None, engine: str | None,
-           vocabulary: Path | None, reframe: str | None) -> None:
+           vocabulary: Path | None, reframe: str | None, worker: str | None) -> None:
     """Make one reply video from CLIP and a viewer comment.
 
     \b
@@ -117,6 +119,7 @@ def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: 
     transcribe = transcriber_for(app.settings, vocabulary_file=vocabulary, language=language, model=model,
                                  engine=engine)
     _run(app, job, reframe, transcribe)
+    note_answer(app, comment, output, worker)  # after a successful render only: _run raises otherwise
 
 
 @click.command()

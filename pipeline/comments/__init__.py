@@ -1,12 +1,39 @@
-"""Comments stage: comment text -> masked text + personal-data findings + moderation flags.
+"""Comments stage: comment text -> masked text + findings + categories, an inbox, answered ledger.
 
 - `privacy`: personal data found and masked (kinds and positions, never values);
-- `moderation`: insults, slurs, threats, sexual content, self-harm signals (Finnish stems).
+- `moderation`: word-list flags (disclosure, self-harm, threats, insults, slurs, sexual, spam)
+  with Finnish stems, negation and reported speech (`words`, `rules`);
+- `triage`: one comment -> categories with matched words, reasons and Finnish explanations,
+  questions and spam signs included;
+- `inbox`: many comments -> sorted (personal response first, questions grouped, hate hidden);
+- `ledger`: which comments already have a reply video (keyed hashes, one file per worker).
 """
 
+from pipeline.comments.inbox import (
+    SECTION_TITLES,
+    SECTIONS,
+    Inbox,
+    InboxItem,
+    QuestionGroup,
+    Section,
+    build_inbox,
+    hate_categories,
+)
+from pipeline.comments.ledger import (
+    Ledger,
+    LedgerEntry,
+    comment_hash,
+    ledger_folder,
+    normalize_comment,
+    read_ledger,
+    record_answer,
+    worker_name,
+)
 from pipeline.comments.moderation import (
     CATEGORY_NAMES,
+    DISCLOSURE,
     PERSONAL_DATA,
+    PERSONAL_RESPONSE,
     SELF_HARM_HINT,
     Flag,
     check_comment,
@@ -22,5 +49,13 @@ from pipeline.comments.privacy import (
     mask_cues,
     mask_personal_data,
 )
+from pipeline.comments.triage import EXPLANATIONS, QUESTION, SPAM, CategoryHit, Triage, triage_comment
 
-__all__ = ["CATEGORY_NAMES", "Flag", "PERSONAL_DATA", "SELF_HARM_HINT", "check_comment", "clean_display_text", "describe_findings", "describe_flags", "find_personal_data_in_cues", "load_lists", "mask_cues", "mask_personal_data", "needs_personal_response", "read_comments_file"]
+__all__ = [
+    "CATEGORY_NAMES", "DISCLOSURE", "EXPLANATIONS", "PERSONAL_DATA", "PERSONAL_RESPONSE", "QUESTION",
+    "SECTIONS", "SECTION_TITLES", "SELF_HARM_HINT", "SPAM", "CategoryHit", "Flag", "Inbox", "InboxItem", "Ledger",
+    "LedgerEntry", "QuestionGroup", "Section", "Triage", "build_inbox", "check_comment", "clean_display_text",
+    "comment_hash", "describe_findings", "describe_flags", "find_personal_data_in_cues", "hate_categories",
+    "ledger_folder", "load_lists", "mask_cues", "mask_personal_data", "needs_personal_response",
+    "normalize_comment", "read_comments_file", "read_ledger", "record_answer", "triage_comment", "worker_name",
+]

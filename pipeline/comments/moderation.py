@@ -1,12 +1,13 @@
-"""Moderation: flag insults, slurs, threats, sexual content and self-harm signals in comments.
+"""Moderation: flag disclosures, self-harm signals, threats, insults, slurs, sexual content and
+spam words in comments.
 
 In: comment text, and word lists (`config/moderation/*.txt` plus the user's own). Out: `Flag`s,
 each a category and the words of the comment that matched, plus one "personal_data" flag per
 piece of personal data (its kind and position, never its value).
 
-Finnish is inflected, so words are compared by their Snowball stems ("idiootti", "idiootiksi"
-and "idiootit" all stem to "idioot"); prefixes, compound endings and exact words are there for
-where the stemmer is too coarse. See `config/moderation/README.md` for the list format.
+Words are matched as `pipeline.comments.words` says (Snowball stems, prefixes, exact words,
+phrases); `config/moderation/README.md` has the list format. `rules.toml` drops negated hits
+("isä ei ikinä lyö") and marks reported ones weak ("kaveri sano et...").
 
 Also `read_comments_file()`: the comments of a TXT, CSV or JSON file.
 
@@ -21,16 +22,14 @@ import functools
 import io
 import json
 import logging
-import re
-import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-import snowballstemmer
+from typing import Any
 
 from pipeline.comments.privacy import clean_display_text, describe_findings, mask_personal_data
+from pipeline.comments.rules import Rules, load_rules, negated, reported, self_directed
+from pipeline.comments.words import Entry, find_any, parse_entry, tokens
 from pipeline.config import CONFIG_DIR
 from pipeline.errors import InputError
 from pipeline.files import csv_delimiter, read_text_file
@@ -41,11 +40,14 @@ LISTS_DIR = CONFIG_DIR / "moderation"
 ALLOW = "allow"  # allow.txt: phrases that cancel a match they overlap
 PERSONAL_DATA = "personal_data"
 SELF_HARM = "self_harm"
+DISCLOSURE = "disclosure"
 CATEGORY_NAMES: dict[str, str] = {
+    DISCLOSURE: "disclosure",
     "insult": "insult",
     "slur": "slur",
     "threat": "threat",
     "sexual": "sexual content",
+    "spam": "spam",
     SELF_HARM: "self-harm signal",
     PERSONAL_DATA: "personal data",
 }
@@ -53,43 +55,31 @@ SELF_HARM_HINT = (
     "Tämä kommentti voi vaatia henkilökohtaisen, ei julkisen, vastauksen. "
     "This comment may need a personal, not a public, response."
 )
-MAX_GAP = 1  # other words allowed between the words of a phrase: "en (enää) jaksa elää"
-_MIN_STEM = 4  # shorter stems collide with ordinary words ("tapa": a way, "tapan": I kill)
-
-_stemmer = snowballstemmer.stemmer("finnish")
+PERSONAL_RESPONSE = (DISCLOSURE, SELF_HARM)
 
 
 @dataclass(frozen=True, slots=True)
 class Flag:
-    """One reason to look at a comment: a category and the comment's words that matched."""
+    """One reason to look at a comment: a category and the comment's words that matched.
+
+    `weak`: the words came after a sign of someone else's story or a "what if" (`note` names
+    it: "kaveri", "jos"). `source` is the list line that matched ("disclosure.txt:12").
+    """
 
     category: str
     matched: str
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One word of a list entry and how it is compared."""
-
-    kind: Literal["stem", "prefix", "suffix", "exact"]
-    value: str  # a stem for "stem" and "suffix"; the normalised word otherwise
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A word or phrase of a list."""
-
-    category: str
-    terms: tuple[Term, ...]
-    source: str  # "insult.txt:12", for messages
+    weak: bool = False
+    note: str = field(default="", compare=False)
+    source: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class ModerationLists:
-    """All entries by category, and the allow-list phrases."""
+    """All entries by category, the allow-list phrases and the grammar rules."""
 
     entries: tuple[Entry, ...]
     allow: tuple[Entry, ...] = ()
+    rules: Rules = field(default_factory=load_rules)
 
     @property
     def categories(self) -> list[str]:
@@ -104,7 +94,8 @@ def load_lists(extra_dirs: Iterable[Path | str] = ()) -> ModerationLists:
 
     Args:
         extra_dirs: directories of `*.txt` lists, or single `.txt` files; a file's name is its
-            category (`insult.txt` adds insults, `bullying.txt` makes a new category).
+            category (`insult.txt` adds insults, `bullying.txt` makes a new category). A
+            `rules.toml` in a directory adds to the rules' lists.
 
     Raises:
         InputError: a list is missing, unreadable or has an empty entry.
@@ -118,7 +109,7 @@ def load_lists(extra_dirs: Iterable[Path | str] = ()) -> ModerationLists:
         more = _read_lists(path)
         entries += more.entries
         allow += more.allow
-    return ModerationLists(tuple(entries), tuple(allow))
+    return ModerationLists(tuple(entries), tuple(allow), load_rules(tuple(p for p in extra if p.is_dir())))
 
 
 @functools.lru_cache(maxsize=1)
@@ -139,121 +130,49 @@ def _read_lists(path: Path) -> ModerationLists:
         category = file.stem.lower()
         lines = read_text_file(file, "word list")[0].splitlines()
         for number, line in enumerate(lines, 1):
-            words = line.split("#", 1)[0].split()
-            if not words:
-                continue
-            source = f"{file.name}:{number}"
-            terms = tuple(_parse_term(w, source) for w in words)
-            (allow if category == ALLOW else entries).append(Entry(category, terms, source))
+            entry = parse_entry(line, category, f"{file.name}:{number}")
+            if entry:
+                (allow if category == ALLOW else entries).append(entry)
     return ModerationLists(tuple(entries), tuple(allow))
-
-
-def _parse_term(word: str, source: str) -> Term:
-    if word.startswith("="):
-        kind, core = "exact", word[1:]
-    elif word.endswith("*"):
-        kind, core = "prefix", word[:-1]
-    elif word.startswith("*"):
-        kind, core = "suffix", word[1:]
-    else:
-        kind, core = "stem", word
-    core = _normalize(core)
-    if not core or "*" in core or "=" in core:
-        raise InputError(f"moderation list {source}: cannot read the entry {word!r}")
-    if kind == "prefix":
-        return Term("prefix", core)
-    if kind == "exact":
-        return Term("exact", core)
-    if kind == "stem" and core.endswith("nen") and len(core) >= _MIN_STEM + 3:
-        # The stemmer keeps "hölmöläinen" apart from "hölmöläisiä" (-nen / -se- / -s-).
-        return Term("prefix", core[:-3])
-    stem = _stemmer.stemWord(core)
-    if kind == "stem" and len(stem) < _MIN_STEM:
-        return Term("exact", core)
-    return Term("suffix" if kind == "suffix" else "stem", stem)
 
 
 # --- matching ----------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"[^\W_]+")
-_LEET = str.maketrans("013457", "oieast")
-_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
-
-
-def _normalize(word: str) -> str:
-    """Lower case; "id1ootti" -> "idiootti"; "tyhmääää" -> "tyhmää" (Finnish never triples)."""
-    word = unicodedata.normalize("NFC", word).lower()
-    if any(c.isdigit() for c in word) and any(c.isalpha() for c in word):
-        word = word.translate(_LEET)
-    return _REPEATS.sub(r"\1\1", word)
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    start: int
-    end: int
-    norm: str
-    stem: str
-
-
-def _tokens(text: str) -> list[_Token]:
-    spans = [(m.start(), m.end(), _normalize(m.group(0))) for m in _TOKEN.finditer(text)]
-    stems = _stemmer.stemWords([norm for _, _, norm in spans])
-    return [_Token(s, e, n, st) for (s, e, n), st in zip(spans, stems)]
-
-
-def _matches(term: Term, token: _Token) -> bool:
-    if term.kind == "stem":
-        return token.stem == term.value
-    if term.kind == "prefix":
-        return token.norm.startswith(term.value)
-    if term.kind == "suffix":
-        return token.stem.endswith(term.value) or token.norm.endswith(term.value)
-    return token.norm == term.value
-
-
-def _find(entry: Entry, tokens: Sequence[_Token]) -> Iterable[tuple[int, int]]:
-    """(first, last) token index of each place the entry matches."""
-    first_term, *rest = entry.terms
-    for i, token in enumerate(tokens):
-        if not _matches(first_term, token):
-            continue
-        last = i
-        for term in rest:
-            nxt = next(
-                (k for k in range(last + 1, min(len(tokens), last + 2 + MAX_GAP)) if _matches(term, tokens[k])),
-                None,
-            )
-            if nxt is None:
-                break
-            last = nxt
-        else:
-            yield i, last
-
 
 def find_flags(text: str, lists: ModerationLists | None = None) -> list[Flag]:
-    """Moderation flags of a text as it is (no cleaning, no personal data), in text order."""
+    """Moderation flags of a text as it is (no cleaning, no personal data), in text order.
+
+    A hit overlapped by an allow-list phrase is dropped, and so are a negated one
+    (`rules.negated`) and an insult about the writer (`rules.self_directed`); a reported one
+    is weak (`rules.reported`).
+    """
     lists = lists or load_lists()
-    tokens = _tokens(text)
-    allowed = [span for entry in lists.allow for span in _find(entry, tokens)]
-    hits: list[tuple[int, int, str]] = []
-    for entry in lists.entries:
-        for first, last in _find(entry, tokens):
-            if any(first <= a_last and a_first <= last for a_first, a_last in allowed):
-                continue
-            hits.append((first, last, entry.category))
+    rules = lists.rules
+    words = tokens(text, rules.clause_starts)
+    allowed = [(m.first, m.last) for m in find_any(lists.allow, words)]
+    hits: list[tuple[int, int, str, str, str]] = []  # first, last, category, reported marker, source
+    for hit in find_any(lists.entries, words):
+        if any(hit.first <= a_last and a_first <= hit.last for a_first, a_last in allowed):
+            continue
+        if negated(hit, words, rules):
+            continue
+        marker = reported(hit, words, rules)
+        if not marker and self_directed(hit, words, rules):
+            continue
+        hits.append((hit.first, hit.last, hit.entry.category, marker, hit.entry.source))
     # Overlapping hits of one category become one: "haluan kuolla" + "haluan kuolla pois".
     merged: list[list[Any]] = []
-    for first, last, category in sorted(hits):
+    for first, last, category, marker, source in sorted(hits):
         same = next((m for m in merged if m[2] == category and first <= m[1] and m[0] <= last), None)
         if same:
             same[0], same[1] = min(same[0], first), max(same[1], last)
+            same[3] = same[3] and marker  # strong if any part is
         else:
-            merged.append([first, last, category])
+            merged.append([first, last, category, marker, source])
     flags: dict[tuple[str, str], Flag] = {}
-    for first, last, category in sorted(merged):
-        matched = text[tokens[first].start : tokens[last].end]
-        flags.setdefault((category, matched.lower()), Flag(category, matched))
+    for first, last, category, marker, source in sorted(merged):
+        matched = text[words[first].start : words[last].end]
+        flags.setdefault((category, matched.lower()), Flag(category, matched, bool(marker), marker, source))
     return list(flags.values())
 
 
@@ -286,8 +205,8 @@ def describe_flags(flags: Iterable[Flag]) -> str:
 
 
 def needs_personal_response(flags: Iterable[Flag]) -> bool:
-    """True if the comment has a self-harm signal (show `SELF_HARM_HINT`)."""
-    return any(f.category == SELF_HARM for f in flags)
+    """True if the comment has a disclosure or a self-harm signal (show `SELF_HARM_HINT`)."""
+    return any(f.category in PERSONAL_RESPONSE for f in flags)
 
 
 # --- comment files -----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def assert_report(code: int, output: str) -> None:
+    """The report with --all: the insult is hate, hidden without it."""
     assert code == 0, output
     assert "insult" in output and "idiootti" in output
     assert "self-harm signal" in output
@@ -46,7 +47,8 @@ def test_reached_through_the_sossut_command(tmp_path: Path) -> None:
     # As users type it: the top-level group finds the command by name in its lazy registry.
     path = tmp_path / "comments.txt"
     path.write_text("\n".join(COMMENTS) + "\n", encoding="utf-8")
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["comments", "check", str(path)], catch_exceptions=False)
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["comments", "check", str(path), "--all"],
+                                                          catch_exceptions=False)
     assert_report(result.exit_code, result.output)
     listed = CliRunner().invoke(cli, ["--help"]).output
     assert re.search(r"^ +comments +Check viewer comments before answering them", listed, re.MULTILINE), listed
@@ -55,27 +57,27 @@ def test_reached_through_the_sossut_command(tmp_path: Path) -> None:
 def test_txt(tmp_path: Path) -> None:
     path = tmp_path / "comments.txt"
     path.write_text("\n".join(COMMENTS) + "\n", encoding="utf-8")
-    assert_report(*run(str(path)))
+    assert_report(*run(str(path), "--all"))
 
 
 def test_csv_semicolon_bom(tmp_path: Path) -> None:
     path = tmp_path / "comments.csv"
     rows = ["user;comment", *(f'nimi{i};"{c}"' for i, c in enumerate(COMMENTS))]
     path.write_bytes(("\ufeff" + "\r\n".join(rows) + "\r\n").encode("utf-8"))
-    assert_report(*run(str(path)))
+    assert_report(*run(str(path), "--all"))
 
 
 def test_json(tmp_path: Path) -> None:
     path = tmp_path / "comments.json"
     items = [COMMENTS[0], *({"comment": c, "user": "x"} for c in COMMENTS[1:])]
     path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
-    assert_report(*run(str(path)))
+    assert_report(*run(str(path), "--all"))
 
 
 def test_flagged_only(tmp_path: Path) -> None:
     path = tmp_path / "comments.txt"
     path.write_text("\n".join(COMMENTS), encoding="utf-8")
-    code, output = run(str(path), "--flagged-only")
+    code, output = run(str(path), "--flagged-only", "--all")
     assert code == 0
     assert "Hyvä video" not in output
     assert "idiootti" in output
