@@ -397,7 +397,7 @@ for (const input of $$("input[name=reframe], input[name=caption_size]")) {
       state.job = await api("PUT", `/api/jobs/${state.job.id}`, { [input.name]: input.value });
       saveState("saved");
       showResult(state.job);
-      refreshPreview();
+      refreshPreview(150);
     } catch (e) { saveState("failed"); }
   });
 }
