@@ -295,6 +295,7 @@ function clipChanged(job) {
   showClip(job);
   loadCaptions();
   showResult(job);
+  $("#preview-empty").hidden = job.has_clip;
   refreshPreview(0);
 }
 
@@ -1034,7 +1035,8 @@ function resetPreview() {
   preview.seq += 1;
   $("#preview-img").hidden = true;
   $("#preview-img").removeAttribute("src");
-  $("#preview-empty").hidden = false;
+  // With a clip the frame is on its way ("Päivitetään…"); without, say what will appear here.
+  $("#preview-empty").hidden = Boolean(state.job && state.job.has_clip);
   $("#preview-busy").hidden = true;
   $("#preview-at").textContent = "";
   hideError($("#preview-error"));
