@@ -17,7 +17,8 @@ from pipeline.cli.main import App, command_options
               help="Port on 127.0.0.1 (0: a free one).")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser; only print the address.")
 @click.option("--vocabulary", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Extra domain terms, one per line, given to the speech engine.")
+              help="Your own terms file, one a line, given to the speech engine; the page adds the "
+              "words you correct to it (default: sanasto.txt in the studio folder).")
 @command_options
 def studio(app: App, folder: Path | None, port: int, no_browser: bool, vocabulary: Path | None) -> None:
     """Open the studio: make a reply video in a web page on this computer.

@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import tempfile
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 
 from pipeline.config import Settings
 from pipeline.errors import InputError, PipelineError
-from pipeline.studio import work
+from pipeline.studio import vocabulary, work
 from pipeline.studio.jobs import FILE_MODE, JobStore, NotFound, clip_suffix, display_name
 from pipeline.studio.security import Guard
 from pipeline.studio.tasks import Tasks
@@ -47,6 +48,7 @@ class Studio:
     settings: Settings
     tasks: Tasks = field(default_factory=Tasks)
     vocabulary_file: Path | None = None
+    preview_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -62,13 +64,16 @@ def create_app(folder: Path, settings: Settings, *, token: str | None = None, ho
         settings: the pipeline settings (`[studio]` included).
         token: the per-launch secret; default a new random one.
         hosts: accepted Host header values; may be added to `guard.hosts` once the port is known.
-        vocabulary_file: extra terms for transcription.
+        vocabulary_file: the person's own terms for transcription, which the page adds to
+            ("Opeta sana"); default `sanasto.txt` in the studio folder.
 
     Returns:
         The guarded app (serve it) and the studio state (tests look at its store).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    studio = Studio(JobStore(folder), settings, vocabulary_file=vocabulary_file)
+    store = JobStore(folder)
+    store.remove_stale_partials()
+    studio = Studio(store, settings, vocabulary_file=vocabulary_file or store.root / vocabulary.DEFAULT_NAME)
 
     def j(handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -103,6 +108,12 @@ def create_app(folder: Path, settings: Settings, *, token: str | None = None, ho
         Route("/api/jobs/{job_id}/captions", j(put_captions), methods=["PUT"]),
         Route("/api/jobs/{job_id}/transcribe", j(start_transcribe), methods=["POST"]),
         Route("/api/jobs/{job_id}/render", j(start_render), methods=["POST"]),
+        Route("/api/jobs/{job_id}/cancel", j(cancel_task), methods=["POST"]),
+        Route("/api/jobs/{job_id}/preview", j(make_preview), methods=["POST"]),
+        Route("/api/jobs/{job_id}/preview.png", j(get_preview), methods=["GET"]),
+        Route("/api/vocabulary", j(get_vocabulary), methods=["GET"]),
+        Route("/api/vocabulary", j(add_vocabulary), methods=["POST"]),
+        Route("/api/vocabulary/remove", j(remove_vocabulary), methods=["POST"]),
         Route("/api/jobs/{job_id}/events", j(events), methods=["GET"]),
         Route("/api/jobs/{job_id}/video", j(get_video), methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
@@ -337,10 +348,11 @@ async def start_transcribe(studio: Studio, request: Request) -> Response:
     job = studio.store.load(_job_id(request))
     if studio.store.clip_path(job) is None:
         return _error(400, "no_clip")
-    store, settings, vocabulary = studio.store, studio.settings, studio.vocabulary_file
+    store, settings, terms = studio.store, studio.settings, studio.vocabulary_file
 
     def run(on_progress: Any) -> None:
-        work.transcribe(store, store.load(job.id), settings, on_progress, vocabulary_file=vocabulary)
+        own = terms if terms is not None and terms.is_file() else None
+        work.transcribe(store, store.load(job.id), settings, on_progress, vocabulary_file=own)
 
     task = studio.tasks.start(job.id, "transcribe", run)
     if task is None:
@@ -379,7 +391,7 @@ async def events(studio: Studio, request: Request) -> Response:
                 idle = 0.0
                 payload = task.as_event() if task else {"state": "idle"}
                 yield f"data: {json.dumps(payload)}\n\n"
-                if task is None or task.state in ("done", "error"):
+                if task is None or task.state in ("done", "error", "cancelled"):
                     return
             else:
                 idle += 0.2
@@ -401,3 +413,69 @@ async def get_video(studio: Studio, request: Request) -> Response:
     if request.query_params.get("download"):
         return FileResponse(path, media_type="video/mp4", filename=f"vastaus-{job_id[:6]}.mp4")
     return FileResponse(path, media_type="video/mp4")
+
+
+async def cancel_task(studio: Studio, request: Request) -> Response:
+    """"Peruuta": the job's transcription or render stops at its next progress report."""
+    job_id = _job_id(request)
+    studio.store.folder(job_id)
+    task = studio.tasks.cancel(job_id)
+    return JSONResponse({"cancelled": task is not None})
+
+
+async def make_preview(studio: Studio, request: Request) -> Response:
+    """The 9:16 frame at the playhead (`{"at": seconds}`) as the render would burn it."""
+    job = studio.store.load(_job_id(request))
+    values = await _json(request)
+    at = values.get("at", 0.0) if isinstance(values, dict) else 0.0
+    if isinstance(at, bool) or not isinstance(at, int | float) or not 0 <= at < 1e6:
+        raise ValueError("at")
+    if studio.store.clip_path(job) is None:
+        return _error(400, "no_clip")
+
+    def run() -> None:
+        with studio.preview_lock:  # one ffmpeg for previews at a time; the page asks for the latest
+            work.preview_still(studio.store, studio.store.load(job.id), studio.settings, float(at))
+
+    await run_in_threadpool(run)
+    return JSONResponse({"version": secrets.token_hex(4), "at": at})
+
+
+async def get_preview(studio: Studio, request: Request) -> Response:
+    path = studio.store.file(_job_id(request), "preview.png")
+    if not path.is_file():
+        raise NotFound("preview.png")
+    return FileResponse(path, media_type="image/png")
+
+
+def _vocabulary_file(studio: Studio) -> Path:
+    assert studio.vocabulary_file is not None  # create_app sets the default
+    return studio.vocabulary_file
+
+
+async def get_vocabulary(studio: Studio, request: Request) -> Response:
+    path = _vocabulary_file(studio)
+    terms = await run_in_threadpool(vocabulary.read_terms, path)
+    return JSONResponse({"terms": terms, "file": str(path)})
+
+
+async def add_vocabulary(studio: Studio, request: Request) -> Response:
+    """"Opeta sana": the corrected term goes to the person's vocabulary file."""
+    values = await _json(request)
+    term = values.get("term") if isinstance(values, dict) else None
+    if not isinstance(term, str):
+        raise ValueError("term")
+    path = _vocabulary_file(studio)
+    terms = await run_in_threadpool(vocabulary.add_term, path, term)
+    log.info("studio: a term was added to the vocabulary (%d terms)", len(terms))
+    return JSONResponse({"terms": terms, "file": str(path)})
+
+
+async def remove_vocabulary(studio: Studio, request: Request) -> Response:
+    values = await _json(request)
+    term = values.get("term") if isinstance(values, dict) else None
+    if not isinstance(term, str):
+        raise ValueError("term")
+    path = _vocabulary_file(studio)
+    terms = await run_in_threadpool(vocabulary.remove_term, path, term)
+    return JSONResponse({"terms": terms, "file": str(path)})

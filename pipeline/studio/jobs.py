@@ -250,11 +250,21 @@ class JobStore:
         """What the page shows of a job (the comment included: the page is the user's own)."""
         output = self.output(job.id)
         data = asdict(job)
+        data["comment_masked"] = masked_comment(job.comment)
         data["state"] = job.state(output.is_file())
         data["has_output"] = output.is_file()
         data["has_captions"] = self.file(job.id, "captions.json").is_file()
         data["has_clip"] = self.clip_path(job) is not None
         return data
+
+    def remove_stale_partials(self) -> None:
+        """Remove the half-written videos a killed studio left in job folders."""
+        from pipeline.files import remove_stale_partials
+
+        for path in self.jobs_dir.iterdir():
+            if _ID.match(path.name) and path.is_dir():
+                remove_stale_partials(path / OUTPUT_NAME)
+                remove_stale_partials(path / "preview.png")
 
     def _copied_files(self, job: JobData) -> Iterator[str]:
         if job.clip_file:
@@ -264,6 +274,14 @@ class JobStore:
     def _write(self, job: JobData) -> None:
         path = self.jobs_dir / job.id / "job.json"
         atomic_write(path, json.dumps(asdict(job), ensure_ascii=False, indent=1), mode=FILE_MODE)
+
+
+def masked_comment(text: str) -> str:
+    """The comment as the card shows it (personal data masked): what a list may show on a screen
+    share without showing a child's phone number."""
+    from pipeline.comments import clean_display_text, mask_personal_data
+
+    return mask_personal_data(clean_display_text(text, keep_newlines=False)).text
 
 
 def clip_suffix(name: str) -> str:

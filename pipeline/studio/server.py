@@ -1,7 +1,7 @@
 """Serve the studio on 127.0.0.1: bind a port, print the address with its token, open a browser.
 
 In: the studio folder, settings and a port (0: a free one). Out: a running uvicorn server until
-Ctrl-C. uvicorn's access log is off: the first URL holds the token.
+Ctrl-C, which also cancels a running render or transcription cleanly. uvicorn's access log is off: the first URL holds the token.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def serve(folder: Path, settings: Settings, *, port: int = 0, open_browser: bool
     sock = bind(port)
     bound = sock.getsockname()[1]
     token = secrets.token_urlsafe(24)
-    guard, _ = create_app(folder, settings, token=token, hosts=(f"{HOST}:{bound}", f"localhost:{bound}"),
+    guard, studio = create_app(folder, settings, token=token, hosts=(f"{HOST}:{bound}", f"localhost:{bound}"),
                           vocabulary_file=vocabulary_file)
     url = f"http://{HOST}:{bound}/?token={token}"
     config = uvicorn.Config(guard, log_level="warning", access_log=False, lifespan="off",
@@ -87,3 +87,7 @@ def serve(folder: Path, settings: Settings, *, port: int = 0, open_browser: bool
         server.run(sockets=[sock])
     finally:
         sock.close()
+        # Ctrl-C: a running render or transcription is stopped (ffmpeg ended, its .partial
+        # removed) before the process exits; its thread is a daemon and would die mid-write.
+        if not studio.tasks.cancel_all(timeout=20):
+            log.warning("a task did not stop in time")

@@ -19,7 +19,15 @@ from pipeline.errors import PipelineError
 log = logging.getLogger(__name__)
 
 TaskKind = Literal["transcribe", "render"]
-TaskState = Literal["waiting", "running", "done", "error"]
+TaskState = Literal["waiting", "running", "done", "error", "cancelled"]
+
+
+class Cancelled(BaseException):
+    """Raised in a task's thread at its next progress report once it is cancelled.
+
+    A BaseException (as KeyboardInterrupt), so no `except Exception` of a stage turns it into
+    an error; every stage's cleanup (`atomic_path`, `run_ffmpeg`, temp folders) still runs.
+    """
 
 
 @dataclass
@@ -33,6 +41,8 @@ class Task:
     error: dict[str, str] = field(default_factory=dict)  # {"kind", "message", "hint"}
     started: float = field(default_factory=time.monotonic)
     version: int = 0  # bumped on every change, so the event stream sends only news
+    cancel_requested: threading.Event = field(default_factory=threading.Event)
+    ended: threading.Event = field(default_factory=threading.Event)
 
     def as_event(self) -> dict[str, Any]:
         return {"kind": self.kind, "state": self.state, "progress": round(self.progress, 3), "error": self.error}
@@ -67,6 +77,28 @@ class Tasks:
         thread.start()
         return task
 
+    def cancel(self, job_id: str) -> Task | None:
+        """Ask the job's running or waiting task to stop; it ends at its next progress report."""
+        task = self.get(job_id)
+        if task is None or task.state not in ("waiting", "running"):
+            return None
+        task.cancel_requested.set()
+        log.info("%s of job %s: cancel asked", task.kind, job_id)
+        return task
+
+    def cancel_all(self, timeout: float = 15.0) -> bool:
+        """Cancel every task and wait (up to `timeout` s) until each has cleaned up and ended.
+
+        Returns:
+            True when every task ended in time.
+        """
+        with self._lock:
+            tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel_requested.set()
+        deadline = time.monotonic() + timeout
+        return all(task.ended.wait(max(0.0, deadline - time.monotonic())) for task in tasks)
+
     def _update(self, task: Task, **values: Any) -> None:
         with self._lock:
             for key, value in values.items():
@@ -75,15 +107,30 @@ class Tasks:
             self.changed.notify_all()
 
     def _run(self, task: Task, work: Callable[[Callable[[float], None]], object]) -> None:
+        try:
+            self._run_work(task, work)
+        finally:
+            task.ended.set()
+
+    def _run_work(self, task: Task, work: Callable[[Callable[[float], None]], object]) -> None:
         def on_progress(fraction: float) -> None:
+            if task.cancel_requested.is_set():
+                raise Cancelled
             fraction = min(max(fraction, 0.0), 1.0)
             if fraction - task.progress >= 0.01 or fraction >= 1.0:
                 self._update(task, progress=fraction)
 
         with self._heavy:
+            if task.cancel_requested.is_set():
+                self._update(task, state="cancelled")
+                return
             self._update(task, state="running")
             try:
                 work(on_progress)
+            except Cancelled:
+                log.info("%s of job %s cancelled", task.kind, task.job_id)
+                self._update(task, state="cancelled")
+                return
             except PipelineError as exc:
                 log.info("%s of job %s failed: %s", task.kind, task.job_id, exc.__class__.__name__)
                 self._update(task, state="error", error={"kind": exc.__class__.__name__, "message": exc.message,

@@ -171,8 +171,52 @@ def render(store: JobStore, job: JobData, settings: Settings, on_progress: Calla
                      captions=str(captions) if captions.is_file() else "none", show_user=job.show_user,
                      sidecar=True)
     started = time.time()
-    result = make_reply(reply, job_settings(settings, job), on_progress=on_progress)
+    # Each stage start is a progress report of 0: a cancel asked during probe or loudness is
+    # noticed before the encode starts.
+    result = make_reply(reply, job_settings(settings, job), on_progress=on_progress,
+                        on_stage=lambda _stage: on_progress(0.0))
     # Rendered as of its start: an edit made while it ran leaves the job a draft.
     latest = store.load(job.id)
     store.save(replace(latest, rendered=started, notes=list(result.warnings)), touched=False)
     return result.output
+
+
+def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) -> Path:
+    """`preview.png`: the 9:16 frame at `at` seconds as the render would burn it (card and
+    captions placed as `make_reply` places them, one plan, `render_still`).
+
+    Raises:
+        InputError: no clip.
+        PipelineError: the clip, the card or ffmpeg failed.
+    """
+    import tempfile
+
+    from pipeline.captions import read_captions, write_ass
+    from pipeline.comments import find_personal_data_in_cues, mask_cues
+    from pipeline.reply import CAPTION_GAP_PX, comment_card
+    from pipeline.video import make_plan, place_card, probe, render_still
+
+    clip = store.clip_path(job)
+    if clip is None:
+        raise InputError("the job has no clip", hint="add a clip first")
+    styled = job_settings(settings, job)
+    media = probe(clip)
+    canvas = (styled.canvas.width, styled.canvas.height)
+    with tempfile.TemporaryDirectory(prefix="sossut-preview-") as work:
+        work_dir = Path(work)
+        text = job.comment if job.comment.strip() else " "
+        card, _ = comment_card(Comment(text, job.user), styled, work_dir / "card.png", show_user=job.show_user)
+        placement = place_card(card, styled, media.duration)
+        captions = store.file(job.id, "captions.json")
+        ass = None
+        if captions.is_file():
+            cues = read_captions(captions, styled.captions, styled.canvas.width, styled.safe_zone)
+            cues = [replace(c, end=min(c.end, media.duration)) for c in cues if c.start < media.duration - 0.05]
+            if cues and find_personal_data_in_cues(cues) and styled.privacy.mask_captions:
+                cues, _ = mask_cues(cues)
+            if cues:
+                ass = work_dir / "captions.ass"
+                write_ass(cues, ass, styled.captions, canvas, styled.safe_zone,
+                          top_limit_px=placement.y + card.height - card.margin + CAPTION_GAP_PX)
+        plan = make_plan(media, styled, store.output(job.id), card=card, captions=ass)
+        return render_still(plan, at, store.file(job.id, "preview.png"))

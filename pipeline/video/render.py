@@ -31,7 +31,7 @@ FONTS_NAME = "fonts"
 NPL = 203
 
 
-def _video_chain(plan: RenderPlan, src: Any) -> Any:
+def video_chain(plan: RenderPlan, src: Any) -> Any:
     """Source video -> upright, SDR, constant frame rate, reframed to the canvas."""
     width, height = plan.canvas
     v = src.video
@@ -139,7 +139,7 @@ def build_args(plan: RenderPlan, output: Path, *, ffmpeg: str = "ffmpeg") -> lis
     input_opts["t"] = f"{plan.duration + 0.5:.3f}"
     # Absolute paths: ffmpeg runs with the work folder as its cwd.
     src = ffmpeg_python.input(str(plan.source.resolve()), **input_opts)
-    v = _video_chain(plan, src)
+    v = video_chain(plan, src)
     if plan.card is not None:
         v = _overlay_card(plan, v, ffmpeg_python.input(str(plan.card.image.path.resolve())))
     if plan.captions is not None:

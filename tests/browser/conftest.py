@@ -45,6 +45,7 @@ class Studio:
     url: str  # with the token
     folder: Path
     process: subprocess.Popen[str]
+    stderr: str | None = None
 
     @property
     def origin(self) -> str:
@@ -53,6 +54,19 @@ class Studio:
 
     def job_folders(self) -> list[Path]:
         return sorted(p for p in (self.folder / "jobs").iterdir() if p.is_dir())
+
+    def stop(self) -> str:
+        """Ctrl-C (SIGINT) and wait: it must exit 0 and say so. Returns its stderr."""
+        if self.stderr is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                _, self.stderr = self.process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                pytest.fail("studio did not stop on Ctrl-C")
+            assert self.process.returncode == 0, self.stderr
+            assert "Studio suljettu" in self.stderr
+        return self.stderr
 
 
 @dataclass
@@ -92,14 +106,7 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
         pytest.fail(f"studio did not start: {line!r} {process.stderr.read() if process.stderr else ''}")
     running = Studio(match.group(1), folder, process)
     yield running
-    process.send_signal(signal.SIGINT)
-    try:
-        _, err = process.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        pytest.fail("studio did not stop on Ctrl-C")
-    assert process.returncode == 0, err
-    assert "Studio suljettu" in err
+    running.stop()
 
 
 @pytest.fixture(scope="session")

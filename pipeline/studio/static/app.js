@@ -17,6 +17,7 @@ function t(key, vars = {}) {
 function applyTexts(root = document) {
   for (const el of $$("[data-t]", root)) el.textContent = t(el.dataset.t);
   for (const el of $$("[data-ph]", root)) el.placeholder = t(el.dataset.ph);
+  for (const el of $$("[data-aria]", root)) el.setAttribute("aria-label", t(el.dataset.aria));
 }
 
 function formatBytes(n) {
@@ -154,7 +155,9 @@ async function showJobs() {
     main.className = "job-main";
     const title = document.createElement("p");
     title.className = "job-comment";
-    title.textContent = job.comment.trim() ? job.comment.trim().slice(0, 140) : t("jobs.no_comment");
+    // Masked as on the card: a screen share of the list never shows a phone number.
+    const shown = (job.comment_masked || "").trim();
+    title.textContent = shown ? shown.slice(0, 140) : t("jobs.no_comment");
     const meta = document.createElement("p");
     meta.className = "muted small";
     const when = new Date(job.updated * 1000).toLocaleString("fi-FI", { dateStyle: "medium", timeStyle: "short" });
@@ -227,8 +230,13 @@ async function openJob(id) {
   $("#card-img").hidden = true;
   $("#card-empty").hidden = false;
   if (job.comment.trim()) drawCard(id).catch(() => {});
+  resetPreview();
+  for (const note of $$(".task-note")) note.hidden = true;
+  hideLearn();
+  $("#find-count").textContent = "";
   await loadCaptions();
   showResult(job);
+  if (job.has_clip) refreshPreview(0);
   if (job.task && (job.task.state === "running" || job.task.state === "waiting")) followTask();
   window.scrollTo(0, 0);
 }
@@ -287,6 +295,8 @@ function clipChanged(job) {
   showClip(job);
   loadCaptions();
   showResult(job);
+  $("#preview-empty").hidden = job.has_clip;
+  refreshPreview(0);
 }
 
 const dropzone = $("#dropzone");
@@ -355,7 +365,7 @@ async function drawCard(id) {
 
 function refreshCard() {
   const id = state.job.id;
-  const run = async () => { await drawCard(id); await reloadJob(); };
+  const run = async () => { await drawCard(id); await reloadJob(); refreshPreview(); };
   const flush = () => {
     fetch(`/api/jobs/${id}`, { method: "PUT", keepalive: true, credentials: "same-origin",
       headers: { "Content-Type": "application/json" }, body: JSON.stringify(commentValues()) });
@@ -388,6 +398,7 @@ for (const input of $$("input[name=reframe], input[name=caption_size]")) {
       state.job = await api("PUT", `/api/jobs/${state.job.id}`, { [input.name]: input.value });
       saveState("saved");
       showResult(state.job);
+      refreshPreview(150);
     } catch (e) { saveState("failed"); }
   });
 }
@@ -410,17 +421,29 @@ function followTask() {
     const kind = task.kind;
     const progress = $(`#${kind}-progress`);
     const button = $(`#${kind}`);
-    button.disabled = task.state === "running" || task.state === "waiting";
+    const cancel = $(`#${kind}-cancel`);
+    const going = task.state === "running" || task.state === "waiting";
+    button.disabled = going;
+    cancel.hidden = !going;
+    if (going) $(`#${kind}-note`).hidden = true;
     if (task.state === "waiting") setProgress(progress, 0, t(`${kind === "render" ? "render" : "captions"}.waiting`));
     if (task.state === "running") {
       const pct = Math.round(task.progress * 100);
       setProgress(progress, task.progress, t(`${kind === "render" ? "render" : "captions"}.running`, { pct }));
     }
-    if (task.state === "done" || task.state === "error") {
+    if (task.state === "done" || task.state === "error" || task.state === "cancelled") {
       source.close();
       state.source = null;
       progress.hidden = true;
       button.disabled = false;
+      cancel.hidden = true;
+      cancel.disabled = false;
+      cancel.textContent = t("task.cancel");
+      if (task.state === "cancelled") {
+        const note = $(`#${kind}-note`);
+        note.textContent = t(`${kind}.cancelled`);
+        note.hidden = false;
+      }
       if (task.state === "error") {
         showError($(`#${kind}-error`), { key: task.error.kind === "unexpected" ? "unexpected" : errorKey(task.error.kind),
           message: task.error.message, hint: task.error.hint });
@@ -438,9 +461,18 @@ function errorKey(kind) {
     OutputError: "output_error", ConfigError: "config_error" }[kind] || "error";
 }
 
+for (const cancel of $$("button.cancel")) {
+  cancel.addEventListener("click", async () => {
+    cancel.disabled = true;
+    cancel.textContent = t("task.cancelling");
+    try { await api("POST", `/api/jobs/${state.job.id}/cancel`); } catch (e) { cancel.disabled = false; }
+  });
+}
+
 async function startTask(kind) {
   const box = $(`#${kind}-error`);
   hideError(box);
+  $(`#${kind}-note`).hidden = true;
   await flushAll();
   try {
     await api("POST", `/api/jobs/${state.job.id}/${kind}`);
@@ -527,18 +559,86 @@ function renderCues() {
     const time = document.createElement("button");
     time.type = "button";
     time.className = "cue-time";
+    // The text box lies over a copy of its text made of word spans (the backdrop), so the word
+    // being spoken can be highlighted behind the text the person edits.
+    const box = document.createElement("div");
+    box.className = "cue-text";
+    const backdrop = document.createElement("div");
+    backdrop.className = "backdrop";
+    backdrop.setAttribute("aria-hidden", "true");
     const area = document.createElement("textarea");
     area.rows = Math.max(2, cue.lines.length);
     area.value = cueText(cue);
     area.spellcheck = true;
     area.lang = "fi";
+    box.append(backdrop, area);
     const warn = document.createElement("div");
     warn.className = "cue-warn";
-    li.append(time, area, warn);
+    li.append(time, box, warn);
     list.append(li);
     updateCueRow(i);
+    paintBackdrop(li);
   });
   markSelected();
+  current = -1;
+  currentWord = null;
+  followPlayback();
+}
+
+// Word spans of a text box's text, whitespace kept as it is (so both wrap alike).
+function paintBackdrop(li) {
+  const area = $("textarea", li);
+  const backdrop = $(".backdrop", li);
+  backdrop.replaceChildren();
+  let k = 0;
+  for (const part of area.value.split(/(\s+)/)) {
+    if (!part) continue;
+    if (/^\s+$/.test(part)) { backdrop.append(document.createTextNode(part)); continue; }
+    const span = document.createElement("span");
+    span.className = "w";
+    span.dataset.k = k++;
+    span.textContent = part;
+    backdrop.append(span);
+  }
+  backdrop.append(document.createTextNode("\n"));
+}
+
+// Token k of the text <-> word of the cue: one to one when the counts agree (the editor keeps
+// them so); otherwise (a hyphenated line break) by position.
+function tokenToWord(cue, k, tokens) {
+  const n = cue.words.length;
+  if (!n) return -1;
+  if (tokens === n || tokens <= 1) return Math.min(k, n - 1);
+  return Math.round(k * (n - 1) / (tokens - 1));
+}
+
+function wordToToken(cue, w, tokens) {
+  const n = cue.words.length;
+  if (tokens === n || n <= 1) return Math.min(w, tokens - 1);
+  return Math.round(w * (tokens - 1) / (n - 1));
+}
+
+// The token under the caret (or the next one when the caret is between words).
+function tokenAtCaret(text, caret) {
+  const re = /\S+/g;
+  let m;
+  let k = 0;
+  while ((m = re.exec(text))) {
+    if (caret <= m.index + m[0].length) return k;
+    k++;
+  }
+  return k - 1;
+}
+
+function seekToWord(i, area) {
+  const cue = state.cues[i];
+  if (!cue.words || !cue.words.length || area.selectionStart !== area.selectionEnd) return false;
+  const tokens = (area.value.match(/\S+/g) || []).length;
+  const k = tokenAtCaret(area.value, area.selectionStart);
+  const w = tokenToWord(cue, Math.max(k, 0), tokens);
+  if (w < 0) return false;
+  $("#player").currentTime = cue.words[w].start + 0.001;
+  return true;
 }
 
 function updateCueRow(i) {
@@ -564,7 +664,7 @@ function snapshot() {
 function saveCues() {
   const id = state.job.id;
   const body = () => JSON.stringify({ cues: state.cues });
-  const run = () => api("PUT", `/api/jobs/${id}/captions`, { cues: state.cues }).then(() => reloadJob());
+  const run = () => api("PUT", `/api/jobs/${id}/captions`, { cues: state.cues }).then(() => { refreshPreview(); return reloadJob(); });
   const flush = () => {
     fetch(`/api/jobs/${id}/captions`, { method: "PUT", keepalive: true, credentials: "same-origin",
       headers: { "Content-Type": "application/json" }, body: body() });
@@ -612,9 +712,26 @@ list.addEventListener("focusin", (ev) => {
 });
 list.addEventListener("click", (ev) => {
   const li = ev.target.closest("li.cue");
-  if (li) select(Number(li.dataset.i), true);
+  if (!li) return;
+  const i = Number(li.dataset.i);
+  // A click on a word seeks to that word; elsewhere on the cue, to its start.
+  if (ev.target.tagName === "TEXTAREA") { select(i, false); if (!seekToWord(i, ev.target)) select(i, true); }
+  else select(i, true);
 });
-list.addEventListener("focusout", () => { editing = -1; });
+let wordsAtFocus = null;
+list.addEventListener("focusin", (ev) => {
+  const li = ev.target.closest("li.cue");
+  if (li && ev.target.tagName === "TEXTAREA") wordsAtFocus = { i: Number(li.dataset.i), words: state.cues[Number(li.dataset.i)].words.map((w) => w.word) };
+});
+list.addEventListener("focusout", (ev) => {
+  editing = -1;
+  const li = ev.target.closest("li.cue");
+  if (li && ev.target.tagName === "TEXTAREA" && wordsAtFocus && wordsAtFocus.i === Number(li.dataset.i)) {
+    const cue = state.cues[wordsAtFocus.i];
+    if (cue) offerLearn(correctedTerms(wordsAtFocus.words, cue.words.map((w) => w.word)));
+  }
+  wordsAtFocus = null;
+});
 list.addEventListener("input", (ev) => {
   const li = ev.target.closest("li.cue");
   if (!li || ev.target.tagName !== "TEXTAREA") return;
@@ -622,6 +739,8 @@ list.addEventListener("input", (ev) => {
   if (editing !== i) { snapshot(); editing = i; }
   realign(state.cues[i], ev.target.value);
   updateCueRow(i);
+  paintBackdrop(li);
+  currentWord = null;
   saveCues();
 });
 
@@ -738,8 +857,9 @@ document.addEventListener("keydown", (ev) => {
   if (key === "y" || (key === "z" && ev.shiftKey)) { ev.preventDefault(); undoRedo(state.redo, state.undo); }
 });
 
-// The current cue is highlighted during playback and the list follows it.
+// The current cue and word are highlighted during playback and the list follows.
 let current = -1;
+let currentWord = null; // the highlighted word span
 function followPlayback() {
   const player = $("#player");
   if (!state.cues || !state.cues.length) return;
@@ -751,11 +871,217 @@ function followPlayback() {
     const li = $(`#cue-list li[data-i="${i}"]`);
     if (li && !player.paused && editing < 0) li.scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
+  let span = null;
+  if (i >= 0 && state.cues[i].words && state.cues[i].words.length) {
+    const cue = state.cues[i];
+    let w = -1;
+    cue.words.forEach((word, k) => { if (word.start <= now + 1e-3) w = k; });
+    const li = $(`#cue-list li[data-i="${i}"]`);
+    if (w >= 0 && li) {
+      const spans = $$(".backdrop .w", li);
+      span = spans[wordToToken(cue, w, spans.length)] || null;
+    }
+  }
+  if (span !== currentWord) {
+    if (currentWord) currentWord.classList.remove("now");
+    if (span) span.classList.add("now");
+    currentWord = span;
+  }
   if (!player.paused) requestAnimationFrame(followPlayback);
 }
 $("#player").addEventListener("play", () => requestAnimationFrame(followPlayback));
 $("#player").addEventListener("seeked", followPlayback);
 $("#player").addEventListener("timeupdate", followPlayback);
+// The preview still follows the playhead when it stops somewhere.
+$("#player").addEventListener("seeked", () => { if ($("#player").paused) refreshPreview(); });
+$("#player").addEventListener("pause", () => refreshPreview());
+
+// --- find and replace ----------------------------------------------------------------------
+
+function countMatches(needle) {
+  if (!needle || !state.cues) return 0;
+  return state.cues.reduce((n, cue) => n + cueText(cue).split(needle).length - 1, 0);
+}
+
+function showMatchCount() {
+  const needle = $("#find-text").value;
+  const n = countMatches(needle);
+  $("#find-count").textContent = !needle ? "" : n === 0 ? t("find.no_matches") : n === 1 ? t("find.one_match") : t("find.matches", { n });
+}
+
+$("#find-text").addEventListener("input", showMatchCount);
+
+function replaceAll() {
+  const needle = $("#find-text").value;
+  const replacement = $("#replace-text").value;
+  if (!needle || !state.cues) return;
+  const n = countMatches(needle);
+  if (!n) { showMatchCount(); return; }
+  flushAll();
+  snapshot();
+  const before = state.cues.map((cue) => cue.words.map((w) => w.word));
+  for (const cue of state.cues) {
+    const text = cueText(cue);
+    if (text.includes(needle)) realign(cue, text.split(needle).join(replacement));
+  }
+  // A cue whose text was only the needle is left with no words: it goes (undo brings it back).
+  state.cues = state.cues.filter((cue) => cue.lines.length);
+  editing = -1;
+  renderCues();
+  saveCues();
+  $("#find-count").textContent = t("find.replaced", { n });
+  const after = state.cues.map((cue) => cue.words.map((w) => w.word));
+  offerLearn(correctedTerms(before.flat(), after.flat()));
+}
+
+$("#replace-all").addEventListener("click", replaceAll);
+for (const sel of ["#find-text", "#replace-text"]) {
+  $(sel).addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); replaceAll(); } });
+}
+
+// --- learn the words -----------------------------------------------------------------------
+
+const vocab = { terms: [], dismissed: new Set(), offers: [] };
+
+function bareWord(word) { return word.replace(/^[\p{P}\p{S}]+|[\p{P}\p{S}]+$/gu, ""); }
+
+// Words of `after` that a person typed in place of others: changed at the same place when the
+// count is the same, else the words that were not there before. Only words with a letter.
+function correctedTerms(before, after) {
+  const old = new Set(before.map(bareWord));
+  const found = [];
+  after.forEach((word, k) => {
+    const bare = bareWord(word);
+    const changed = before.length === after.length ? bare !== bareWord(before[k]) : !old.has(bare);
+    if (changed && bare.length >= 2 && /\p{L}/u.test(bare)) found.push(bare);
+  });
+  return [...new Set(found)];
+}
+
+function offerLearn(terms) {
+  const known = new Set(vocab.terms.map((x) => x.toLowerCase()));
+  for (const term of terms) {
+    const key = term.toLowerCase();
+    if (known.has(key) || vocab.dismissed.has(key) || vocab.offers.some((x) => x.toLowerCase() === key)) continue;
+    vocab.offers.push(term);
+  }
+  showLearn();
+}
+
+function showLearn() {
+  const term = vocab.offers[0];
+  $("#learn-offer").hidden = !term;
+  if (term) {
+    $("#learn-text").textContent = t("learn.offer", { term });
+    $("#learn-done").hidden = true;
+  }
+}
+
+function hideLearn() {
+  vocab.offers = [];
+  $("#learn-offer").hidden = true;
+  $("#learn-done").hidden = true;
+}
+
+$("#learn-add").addEventListener("click", async () => {
+  const term = vocab.offers.shift();
+  if (!term) return;
+  try {
+    showVocab(await api("POST", "/api/vocabulary", { term }));
+    $("#learn-done").textContent = t("learn.added", { term });
+    $("#learn-done").hidden = false;
+  } catch (e) { vocab.offers.unshift(term); }
+  showLearn();
+});
+$("#learn-dismiss").addEventListener("click", () => {
+  const term = vocab.offers.shift();
+  if (term) vocab.dismissed.add(term.toLowerCase());
+  showLearn();
+});
+
+function showVocab(data) {
+  vocab.terms = data.terms;
+  $("#vocab-count").textContent = data.terms.length;
+  $("#vocab-file").textContent = data.file;
+  $("#vocab-empty").hidden = data.terms.length > 0;
+  const ul = $("#vocab-list");
+  ul.replaceChildren();
+  for (const term of data.terms) {
+    const li = document.createElement("li");
+    const name = document.createElement("span");
+    name.textContent = term;
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "link";
+    b.dataset.term = term;
+    b.textContent = t("vocab.remove");
+    b.setAttribute("aria-label", t("vocab.remove_label", { term }));
+    li.append(name, b);
+    ul.append(li);
+  }
+}
+
+$("#vocab-list").addEventListener("click", async (ev) => {
+  const b = ev.target.closest("button[data-term]");
+  if (b) showVocab(await api("POST", "/api/vocabulary/remove", { term: b.dataset.term }));
+});
+
+// --- preview still of the 9:16 frame -------------------------------------------------------
+
+const preview = { timer: null, seq: 0 };
+
+function resetPreview() {
+  clearTimeout(preview.timer);
+  preview.seq += 1;
+  $("#preview-img").hidden = true;
+  $("#preview-img").removeAttribute("src");
+  // With a clip the frame is on its way ("Päivitetään…"); without, say what will appear here.
+  $("#preview-empty").hidden = Boolean(state.job && state.job.has_clip);
+  $("#preview-busy").hidden = true;
+  $("#preview-at").textContent = "";
+  hideError($("#preview-error"));
+}
+
+function playhead() {
+  const player = $("#player");
+  return !$("#editor").hidden && player.getAttribute("src") ? player.currentTime || 0 : 0;
+}
+
+// Ask the server for the frame at the playhead after `delay` ms of quiet; only the newest
+// answer is shown.
+function refreshPreview(delay = 700) {
+  if (!state.job || !state.job.has_clip) return;
+  clearTimeout(preview.timer);
+  preview.timer = setTimeout(makePreview, delay);
+}
+
+async function makePreview() {
+  const id = state.job.id;
+  const seq = ++preview.seq;
+  const at = Math.round(playhead() * 1000) / 1000;
+  $("#preview-busy").hidden = false;
+  try {
+    const data = await api("POST", `/api/jobs/${id}/preview`, { at });
+    if (seq !== preview.seq || !state.job || state.job.id !== id) return;
+    const img = $("#preview-img");
+    await new Promise((resolve) => {
+      img.onload = img.onerror = resolve;
+      img.src = `/api/jobs/${id}/preview.png?v=${data.version}`;
+    });
+    if (seq !== preview.seq) return;
+    img.hidden = false;
+    img.dataset.version = data.version;
+    $("#preview-empty").hidden = true;
+    $("#preview-at").textContent = t("preview.at", { time: formatTime(at) });
+    hideError($("#preview-error"));
+  } catch (e) {
+    if (seq === preview.seq) showError($("#preview-error"), e instanceof ApiError && e.info.key === "no_clip" ? e : { key: "preview" });
+  } finally {
+    if (seq === preview.seq) $("#preview-busy").hidden = true;
+  }
+}
+
+$("#preview-refresh").addEventListener("click", () => { clearTimeout(preview.timer); makePreview(); });
 
 // --- start --------------------------------------------------------------------------------
 
@@ -766,6 +1092,7 @@ async function start() {
   applyTexts();
   INFO = await api("GET", "/api/info");
   $("#footer").textContent = t("footer.folder", { folder: INFO.folder });
+  api("GET", "/api/vocabulary").then(showVocab).catch(() => {});
   route();
 }
 
