@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 # Everything the tests need. torch 2.13.0 (CPU build) first, so openai-whisper does not pull a CUDA torch.
 # The studio's browser tests drive Debian's Chromium (`playwright install` cannot download here):
 # installed with apt when missing and we are root; otherwise those tests skip (fail under CI=true).
+# Voikko (Finnish morphology for names in comments) likewise: libvoikko1 + voikko-fi from apt.
 $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e '.[test,openai-whisper,dask]'
@@ -24,6 +25,13 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 		apt-get install -y -q chromium || echo "chromium not installed: browser tests will skip"; \
 	elif [ ! -x /usr/bin/chromium ]; then \
 		echo "no /usr/bin/chromium (apt-get install chromium as root): browser tests will skip"; \
+	fi
+	@if ! $(PY) -c "import libvoikko; libvoikko.Voikko('fi')" 2>/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get install -y -q voikko-fi libvoikko1 || { apt-get update -q && apt-get install -y -q voikko-fi libvoikko1; }; \
+		else \
+			echo "Voikko missing (apt-get install voikko-fi libvoikko1 as root): names will not be masked, name tests skip"; \
+		fi; \
 	fi
 	touch $@ $(VENV)/.installed
 

@@ -135,6 +135,9 @@ class PrivacySettings:
     mask_personal_data: bool
     mask_captions: bool
     moderation_lists: str  # a directory of *.txt or one .txt file; "" = built-in lists only
+    mask_first_names: bool  # a lone first name ("mun kaveri jenna"); full names are always masked
+    mask_towns: bool  # every town; false: only a town next to a school or a street address
+    worker_names: list[str]  # the workers' own names: never masked ("kiitos Sanna")
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +284,8 @@ def _check_type(name: str, default: Any, value: Any, source: str) -> Any:
 
 
 def _type_name(t: type) -> str:
-    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(t, t.__name__)
+    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list"}
+    return names.get(t, t.__name__)
 
 
 def _build(data: dict[str, Any]) -> Settings:
@@ -318,6 +322,8 @@ def _check_values(data: dict[str, Any]) -> None:
         raise ConfigError("card.shadow_opacity must be between 0 and 1")
     if not 0.0 < get("captions.min_font_scale") <= 1.0:
         raise ConfigError("captions.min_font_scale must be between 0 and 1")
+    if not all(isinstance(name, str) for name in get("privacy.worker_names")):
+        raise ConfigError("privacy.worker_names must be a list of strings, like [\"Sanna\", \"Mikko\"]")
     if get("captions.min_duration") > get("captions.max_duration"):
         raise ConfigError("captions.min_duration must not exceed captions.max_duration")
     safe = data["safe_zone"]

@@ -1,6 +1,8 @@
 """Comments stage: comment text -> masked text + findings + categories, an inbox, answered ledger.
 
-- `privacy`: personal data found and masked (kinds and positions, never values);
+- `privacy`: personal data found and masked (kinds and positions, never values): by shape
+  (`shapes`), in number words (`spoken_numbers`), disguised contacts (`contacts`), schools and
+  classes (`schools`), names and towns with Voikko (`names`, `morphology`);
 - `moderation`: word-list flags (disclosure, self-harm, threats, insults, slurs, sexual, spam)
   with Finnish stems, negation and reported speech (`words`, `rules`);
 - `triage`: one comment -> categories with matched words, reasons and Finnish explanations,
@@ -43,10 +45,12 @@ from pipeline.comments.moderation import (
     read_comments_file,
 )
 from pipeline.comments.privacy import (
+    MaskOptions,
     clean_display_text,
     describe_findings,
     find_personal_data_in_cues,
     mask_cues,
+    mask_options,
     mask_personal_data,
 )
 from pipeline.comments.triage import EXPLANATIONS, QUESTION, SPAM, CategoryHit, Triage, triage_comment
@@ -54,8 +58,8 @@ from pipeline.comments.triage import EXPLANATIONS, QUESTION, SPAM, CategoryHit, 
 __all__ = [
     "CATEGORY_NAMES", "DISCLOSURE", "EXPLANATIONS", "PERSONAL_DATA", "PERSONAL_RESPONSE", "QUESTION",
     "SECTIONS", "SECTION_TITLES", "SELF_HARM_HINT", "SPAM", "CategoryHit", "Flag", "Inbox", "InboxItem", "Ledger",
-    "LedgerEntry", "QuestionGroup", "Section", "Triage", "build_inbox", "check_comment", "clean_display_text",
+    "LedgerEntry", "MaskOptions", "QuestionGroup", "Section", "Triage", "build_inbox", "check_comment", "clean_display_text",
     "comment_hash", "describe_findings", "describe_flags", "find_personal_data_in_cues", "hate_categories",
-    "ledger_folder", "load_lists", "mask_cues", "mask_personal_data", "needs_personal_response",
+    "ledger_folder", "load_lists", "mask_cues", "mask_options", "mask_personal_data", "needs_personal_response",
     "normalize_comment", "read_comments_file", "read_ledger", "record_answer", "triage_comment", "worker_name",
 ]
