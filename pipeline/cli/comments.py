@@ -34,6 +34,7 @@ from pipeline.comments import (
     hate_categories,
     ledger_folder,
     load_lists,
+    mask_options,
     read_comments_file,
     read_ledger,
     record_answer,
@@ -83,7 +84,7 @@ def check(app: App, file: Path, extra_lists: tuple[Path, ...], flagged_only: boo
     lists = load_lists([*([Path(configured)] if configured else []), *extra_lists])
     texts = _read(file)
     ledger = read_ledger(ledger_dir or ledger_folder(app.settings))
-    inbox = build_inbox(texts, lists, ledger)
+    inbox = build_inbox(texts, lists, ledger, mask_options(app.settings.privacy))
     if as_json:
         click.echo(json.dumps(inbox.to_json(include_hate=show_all), ensure_ascii=False, indent=2))
         return

@@ -23,6 +23,7 @@ from typing import Any, Literal, get_args
 
 from rapidfuzz import fuzz
 
+from pipeline.comments.findings import MaskOptions
 from pipeline.comments.ledger import Ledger, LedgerEntry
 from pipeline.comments.moderation import PERSONAL_RESPONSE, ModerationLists, load_lists
 from pipeline.comments.triage import HATE, QUESTION, SPAM, CategoryHit, Triage, triage_comment
@@ -128,7 +129,8 @@ def section_of(triage: Triage) -> Section:
     return "other"
 
 
-def build_inbox(texts: Sequence[str], lists: ModerationLists | None = None, ledger: Ledger | None = None) -> Inbox:
+def build_inbox(texts: Sequence[str], lists: ModerationLists | None = None, ledger: Ledger | None = None,
+                options: MaskOptions | None = None) -> Inbox:
     """Categorise, sort and group a pile of comments.
 
     Args:
@@ -140,7 +142,7 @@ def build_inbox(texts: Sequence[str], lists: ModerationLists | None = None, ledg
         The inbox; `items` sorted by section, then as described in the module docstring.
     """
     lists = lists or load_lists()
-    triaged = [triage_comment(t, lists) for t in texts]
+    triaged = [triage_comment(t, lists, options) for t in texts]
     sections = [section_of(t) for t in triaged]
     questions = [n for n, s in enumerate(sections) if s == "question"]
     groups = _group([triaged[n].text for n in questions])

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.comments.findings import MaskOptions
 from pipeline.comments.privacy import clean_display_text, describe_findings, mask_personal_data
 from pipeline.comments.rules import Rules, load_rules, negated, reported, self_directed
 from pipeline.comments.words import Entry, find_any, parse_entry, tokens
@@ -176,7 +177,7 @@ def find_flags(text: str, lists: ModerationLists | None = None) -> list[Flag]:
     return list(flags.values())
 
 
-def check_comment(text: str, lists: ModerationLists | None = None) -> list[Flag]:
+def check_comment(text: str, lists: ModerationLists | None = None, options: MaskOptions | None = None) -> list[Flag]:
     """Flags for one comment: moderation categories, then one per piece of personal data.
 
     The comment is cleaned (`clean_display_text`) and its personal data masked before the
@@ -187,8 +188,9 @@ def check_comment(text: str, lists: ModerationLists | None = None) -> list[Flag]
     Args:
         text: the comment.
         lists: word lists from `load_lists()`; the built-in ones if None.
+        options: the masking choices of the config's [privacy] (`mask_options`).
     """
-    masked = mask_personal_data(clean_display_text(text, keep_newlines=True))
+    masked = mask_personal_data(clean_display_text(text, keep_newlines=True), options=options)
     flags = find_flags(masked.text, lists)
     flags += [Flag(PERSONAL_DATA, describe_findings([f])) for f in masked.findings]
     return flags

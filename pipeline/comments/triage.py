@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.comments.findings import MaskOptions
 from pipeline.comments.moderation import PERSONAL_DATA, Flag, ModerationLists, find_flags, load_lists
 from pipeline.comments.privacy import clean_display_text, describe_findings, mask_personal_data
 from pipeline.comments.rules import Rules
@@ -93,12 +94,13 @@ class Triage:
         return found is not None and not (strong and found.weak)
 
 
-def triage_comment(text: str, lists: ModerationLists | None = None) -> Triage:
+def triage_comment(text: str, lists: ModerationLists | None = None, options: MaskOptions | None = None) -> Triage:
     """Categorise one comment.
 
     Args:
         text: the comment as written.
         lists: from `load_lists()`; the built-in lists if None.
+        options: the masking choices of the config's [privacy] (`mask_options`).
 
     Returns:
         The shown (masked) text and the categories: word lists in the order of the lists,
@@ -106,7 +108,7 @@ def triage_comment(text: str, lists: ModerationLists | None = None) -> Triage:
     """
     lists = lists or load_lists()
     rules = lists.rules
-    masked = mask_personal_data(clean_display_text(text, keep_newlines=True))
+    masked = mask_personal_data(clean_display_text(text, keep_newlines=True), options=options)
     shown = masked.text
     by_category: dict[str, list[Flag]] = {}
     for flag in find_flags(shown, lists):

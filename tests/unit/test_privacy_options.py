@@ -183,3 +183,12 @@ def test_without_voikko_the_rest_is_still_masked_and_a_warning_says_names_are_no
     cleaned, warnings = protect_comment(Comment(text, "x"), load_settings())
     assert "[puhelinnumero]" in cleaned.text
     assert caplog.text.count("NOT masked") == 1  # said once, not for every comment
+
+
+def test_mask_options_defaults_are_the_default_config() -> None:
+    """`MaskOptions()` stands for config/default.toml where no settings are passed in."""
+    from pipeline.comments import mask_options
+    from pipeline.comments.findings import MaskOptions
+    from pipeline.config import load_settings
+
+    assert mask_options(load_settings().privacy) == MaskOptions()
