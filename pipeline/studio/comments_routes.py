@@ -266,7 +266,10 @@ async def clear_comments(studio: Studio, request: Request) -> Response:
 async def answer_comment(studio: Studio, request: Request) -> Response:
     """"Vastaa": `{"number", "version"}` -> a new job with that comment on its card (masked there
     as usual); a grouped question brings its group along, so one video marks them all answered."""
-    values = json.loads(await request.body() or b"{}")
+    body = await request.body()
+    if len(body) > 4096:
+        raise ValueError("too large")
+    values = json.loads(body or b"{}")
     if not isinstance(values, dict):
         raise ValueError("expected an object")
     number, version = values.get("number"), values.get("version")

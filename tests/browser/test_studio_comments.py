@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,8 +82,9 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
         assert comment not in stderr
 
 
-def row(page: object, text: str) -> object:
-    return page.locator("#inbox li.comment", has=page.locator(".c-text", has_text=text))  # type: ignore[attr-defined]
+def row(page: Any, text: str) -> Any:
+    """The inbox row whose (first) comment has `text`."""
+    return page.locator("#inbox li.comment", has=page.locator(".c-text", has_text=text))
 
 
 def test_paste_sort_answer_render_marked(browser: Browser, studio: Studio, tmp_path: Path) -> None:
@@ -117,7 +119,7 @@ def test_paste_sort_answer_render_marked(browser: Browser, studio: Studio, tmp_p
 
     # The two near-duplicate questions are one row with the count; the list says how many.
     grouped = row(page, "voiko sossu viedä mut kotoa pois")
-    expect(grouped.locator(".chip.group")).to_have_text("Kysytty 2 kertaa")  # type: ignore[attr-defined]
+    expect(grouped.locator(".chip.group")).to_have_text("Kysytty 2 kertaa")
     assert page.locator("#inbox li.comment", has_text="meil riidellään").count() == 1  # inside the group row
     expect(page.locator("#comments-summary")).to_contain_text("11 kysymystä (10 erilaista)")
     expect(page.locator("#comments-summary")).to_contain_text("3 piilotettu")
@@ -131,7 +133,7 @@ def test_paste_sort_answer_render_marked(browser: Browser, studio: Studio, tmp_p
     page.set_viewport_size({"width": 1280, "height": 900})
 
     # "Vastaa" on a question: a new job with that comment, the card drawn from it.
-    row(page, QUESTION).locator("button[data-act=answer]").click()  # type: ignore[attr-defined]
+    row(page, QUESTION).locator("button[data-act=answer]").click()
     page.wait_for_selector("#view-job:not([hidden])")
     assert page.input_value("#comment-text") == QUESTION
     page.wait_for_selector("#card-img:not([hidden])")
@@ -142,6 +144,8 @@ def test_paste_sort_answer_render_marked(browser: Browser, studio: Studio, tmp_p
     page.wait_for_selector("#result:not([hidden])", timeout=120_000)
     expect(page.locator("#result-ledger")).to_have_text("✓ Merkitty vastatuksi (Liisa). Kommentit-näkymä näyttää sen.")
     assert (job / "vastaus.mp4").is_file()
+    page.locator("#step-render").scroll_into_view_if_needed()
+    browser.shot("comments-job-rendered")
 
     # The ledger has the answer, never the comment's text.
     ledger = tmp_path / "ledger"
@@ -150,11 +154,18 @@ def test_paste_sort_answer_render_marked(browser: Browser, studio: Studio, tmp_p
 
     # Back in Kommentit the question is marked answered; the others are not.
     page.click("#nav-comments")
-    answered = row(page, QUESTION).locator(".answered-mark")  # type: ignore[attr-defined]
+    answered = row(page, QUESTION).locator(".answered-mark")
     expect(answered).to_contain_text("✓ Vastattu")
     expect(answered).to_contain_text(f"Liisa · vastaus-{job.name[:6]}.mp4")
-    expect(row(page, QUESTION).locator("button[data-act=answer]")).to_have_text("Vastaa uudelleen")  # type: ignore[attr-defined]
+    expect(row(page, QUESTION).locator("button[data-act=answer]")).to_have_text("Vastaa uudelleen")
     assert page.locator("#inbox .answered-mark").count() == 1
     expect(page.locator("#comments-summary")).to_contain_text("1 vastattu")
-    row(page, QUESTION).scroll_into_view_if_needed()  # type: ignore[attr-defined]
+    row(page, QUESTION).scroll_into_view_if_needed()
     browser.shot("comments-answered")
+
+    # "Vastaa" on the grouped question: the job says the video answers the other one too.
+    grouped = row(page, "voiko sossu viedä mut kotoa pois")
+    grouped.locator("button[data-act=answer]").click()
+    page.wait_for_selector("#view-job:not([hidden])")
+    expect(page.locator("#comment-answers")).to_have_text("Tämä vastaus merkitään myös 1 samaa kysyvälle kommentille.")
+    assert len(studio.job_folders()) == 2
