@@ -1,9 +1,11 @@
 """The studio: a local web page (Starlette + uvicorn, plain HTML/JS/CSS) to make one reply video
 from start to finish without a terminal.
 
-- `server`: bind 127.0.0.1, token, open the browser; `app`: routes; `security`: the guard
-  (Host, token cookie, Origin, headers); `jobs`: job folders; `work`: card, transcription,
-  captions and render of a job (the pipeline's own functions); `tasks`: long work in threads.
+- `server`: bind 127.0.0.1, token, open the browser; `app`: routes; `comments_routes`: the
+  "Kommentit" view (a pile of comments sorted into the inbox, "Vastaa" opens a reply job);
+  `security`: the guard (Host, token cookie, Origin, headers); `jobs`: job folders; `work`: card,
+  transcription, captions and render of a job, and its answer in the ledger (the pipeline's own
+  functions); `tasks`: long work in threads.
 - `static/`: the page; every text it shows is in `static/messages.fi.json`.
 """
 

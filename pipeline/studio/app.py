@@ -30,8 +30,9 @@ from starlette.staticfiles import StaticFiles
 
 from pipeline.config import Settings
 from pipeline.errors import InputError, PipelineError
-from pipeline.studio import vocabulary, work
-from pipeline.studio.jobs import FILE_MODE, JobStore, NotFound, clip_suffix, display_name
+from pipeline.studio import comments_routes, vocabulary, work
+from pipeline.studio.comments_routes import Piles
+from pipeline.studio.jobs import FILE_MODE, JobStore, NotFound, clip_suffix, display_name, download_name
 from pipeline.studio.security import Guard
 from pipeline.studio.tasks import Tasks
 
@@ -49,6 +50,10 @@ class Studio:
     tasks: Tasks = field(default_factory=Tasks)
     vocabulary_file: Path | None = None
     preview_lock: threading.Lock = field(default_factory=threading.Lock)
+    piles: Piles = field(init=False)  # the "Kommentit" view's comments
+
+    def __post_init__(self) -> None:
+        self.piles = Piles(self.store.root)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -116,6 +121,7 @@ def create_app(folder: Path, settings: Settings, *, token: str | None = None, ho
         Route("/api/vocabulary/remove", j(remove_vocabulary), methods=["POST"]),
         Route("/api/jobs/{job_id}/events", j(events), methods=["GET"]),
         Route("/api/jobs/{job_id}/video", j(get_video), methods=["GET"]),
+        *comments_routes.routes(j),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(routes=routes)
@@ -411,7 +417,7 @@ async def get_video(studio: Studio, request: Request) -> Response:
     if not path.is_file():
         raise NotFound(job_id)
     if request.query_params.get("download"):
-        return FileResponse(path, media_type="video/mp4", filename=f"vastaus-{job_id[:6]}.mp4")
+        return FileResponse(path, media_type="video/mp4", filename=download_name(job_id))
     return FileResponse(path, media_type="video/mp4")
 
 

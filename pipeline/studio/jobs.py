@@ -8,7 +8,8 @@ In: the studio folder and what the page sends. Out: job folders (mode 0700) hold
 - `captions.json`: the edited caption cues (`write_json` format, words in the transcript schema),
   which `sossut render --captions` reads back as they are;
 - `render.toml`: the look chosen in the page as a `--config` file for `sossut render`;
-- `vastaus.mp4` (+ `.srt`, `.vtt`): the finished video, written atomically by `make_reply`.
+- `vastaus.mp4` (+ `.srt`, `.vtt`): the finished video, written atomically by `make_reply`
+  (downloaded, and named in the answered ledger, as `vastaus-<first 6 of the id>.mp4`).
 
 Ids are made here (`secrets`), never taken from a request; a string that is not such an id is
 "not found". Every path handed out is checked to be inside the studio folder.
@@ -67,6 +68,11 @@ class JobData:
     clip_ref: str = ""  # ... or the name of a clip in the studio folder
     rendered: float = 0.0  # when the last render finished (0: never)
     notes: list[str] = field(default_factory=list)
+    # The inbox comments this reply answers ("Vastaa" in Kommentit: the question and the ones
+    # grouped with it); recorded in the answered ledger with the card's comment after a render.
+    answers: list[str] = field(default_factory=list)
+    ledger_worker: str = ""  # the last render was recorded in the ledger under this name ...
+    ledger_warning: str = ""  # ... or could not be, and why (the video is made all the same)
 
     def state(self, output_exists: bool) -> JobState:
         """Rendered when the video exists and nothing was changed after it was made."""
@@ -160,6 +166,14 @@ class JobStore:
             self._write(job)
             return job
 
+    def create_reply(self, comment: str, answers: list[str]) -> JobData:
+        """A new draft answering `comment` (and `answers`, the inbox comments it stands for)."""
+        with self._lock:
+            job = replace(self.create(), comment=comment[:MAX_COMMENT_CHARS],
+                          answers=[a[:MAX_COMMENT_CHARS] for a in answers])
+            self._write(job)
+            return job
+
     def load(self, job_id: str) -> JobData:
         path = self.folder(job_id) / "job.json"
         try:
@@ -231,7 +245,8 @@ class JobStore:
                     except OSError:
                         shutil.copy2(src, dst)
             now = time.time()
-            data = replace(source, id=copy.id, created=now, updated=now, rendered=0.0)
+            data = replace(source, id=copy.id, created=now, updated=now, rendered=0.0, ledger_worker="",
+                           ledger_warning="")
             self._write(data)
             return data
 
@@ -284,6 +299,11 @@ def masked_comment(text: str) -> str:
     return mask_personal_data(clean_display_text(text, keep_newlines=False)).text
 
 
+def download_name(job_id: str) -> str:
+    """The finished video's name outside its folder: downloaded, and in the answered ledger."""
+    return f"vastaus-{job_id[:6]}.mp4"
+
+
 def clip_suffix(name: str) -> str:
     """The suffix an uploaded clip is stored with: its own when it is a known video type."""
     suffix = Path(name).suffix.lower()
@@ -298,4 +318,4 @@ def display_name(name: str) -> str:
 
 
 __all__ = ["CAPTION_SIZES", "CLIP_SUFFIXES", "JobData", "JobStore", "NotFound", "OUTPUT_NAME", "VIDEO_SUFFIXES",
-           "clip_suffix", "display_name"]
+           "clip_suffix", "display_name", "download_name"]

@@ -2,11 +2,12 @@
 
 In: a `JobStore`, a job id and the studio's `Settings`. Out: files in the job folder. Every step
 calls the same functions as the CLI (`comment_card`, `transcribe_file`, `layout_cues`,
-`write_json`, `make_reply`); this module only chooses the job's paths and settings.
+`write_json`, `make_reply`, `record_answer`); this module only chooses the job's paths and settings.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import math
@@ -17,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings
-from pipeline.errors import InputError
-from pipeline.studio.jobs import OUTPUT_NAME, JobData, JobStore
+from pipeline.errors import InputError, PipelineError
+from pipeline.studio.jobs import OUTPUT_NAME, JobData, JobStore, download_name
 from pipeline.types import Comment, Cue, Word
 
 log = logging.getLogger(__name__)
@@ -177,8 +178,47 @@ def render(store: JobStore, job: JobData, settings: Settings, on_progress: Calla
                         on_stage=lambda _stage: on_progress(0.0))
     # Rendered as of its start: an edit made while it ran leaves the job a draft.
     latest = store.load(job.id)
-    store.save(replace(latest, rendered=started, notes=list(result.warnings)), touched=False)
+    worker, warning = record_answers(latest, settings)
+    store.save(replace(latest, rendered=started, notes=list(result.warnings), ledger_worker=worker,
+                       ledger_warning=warning), touched=False)
     return result.output
+
+
+def record_answers(job: JobData, settings: Settings) -> tuple[str, str]:
+    """Note in the answered ledger (`[ledger]` folder) that the job's video answers its comment
+    and the inbox comments it was opened from (`job.answers`), as `sossut render` does.
+
+    A ledger that cannot be written never fails the render: the reason is returned for the page.
+    The same answer recorded again the same day (a second render) is not written twice.
+
+    Returns:
+        (the worker's name, "") when recorded (("", "") when there is no comment), or ("", why not).
+    """
+    from pipeline.comments import ledger_folder, normalize_comment, read_ledger, record_answer, worker_name
+
+    texts: dict[str, str] = {}
+    for text in (job.comment, *job.answers):
+        key = normalize_comment(text)
+        if key and key not in texts:
+            texts[key] = text
+    if not texts:
+        return "", ""
+    output = download_name(job.id)
+    try:
+        worker = worker_name(settings)
+        book = read_ledger(ledger_folder(settings))
+        today = dt.date.today().isoformat()
+        for text in texts.values():
+            if not any(e.output == output and e.worker == worker and e.date == today for e in book.answers(text)):
+                record_answer(text, output, settings, worker=worker)
+    except PipelineError as exc:
+        log.warning("job %s: the answer was not recorded in the ledger: %s", job.id, exc.message)
+        return "", " ".join(x for x in (exc.message, exc.hint) if x)
+    except Exception as exc:  # the video is made: a ledger problem is only a warning
+        log.exception("job %s: the answer was not recorded in the ledger", job.id)
+        return "", exc.__class__.__name__
+    log.info("job %s: %d answers recorded in the ledger", job.id, len(texts))
+    return worker, ""
 
 
 def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) -> Path:

@@ -133,7 +133,17 @@ const state = { job: null, cues: null, selected: -1, undo: [], redo: [], source:
 
 function route() {
   const m = location.hash.match(/^#\/job\/([0-9a-f]{16})$/);
-  if (m) openJob(m[1]); else showJobs();
+  if (m) openJob(m[1]);
+  else if (location.hash === "#/kommentit") showComments(); // comments.js
+  else showJobs();
+}
+
+// One view at a time; the nav button of the shown view is marked.
+function showView(name) {
+  for (const v of ["jobs", "job", "comments"]) $(`#view-${v}`).hidden = v !== name;
+  for (const [v, id] of [["jobs", "#nav-jobs"], ["comments", "#nav-comments"]]) {
+    if (v === name) $(id).setAttribute("aria-current", "page"); else $(id).removeAttribute("aria-current");
+  }
 }
 
 window.addEventListener("hashchange", () => { flushAll().finally(route); });
@@ -141,8 +151,7 @@ window.addEventListener("hashchange", () => { flushAll().finally(route); });
 async function showJobs() {
   closeEvents();
   state.job = null;
-  $("#view-job").hidden = true;
-  $("#view-jobs").hidden = false;
+  showView("jobs");
   const { jobs } = await api("GET", "/api/jobs");
   const list = $("#job-list");
   list.replaceChildren();
@@ -215,14 +224,16 @@ async function openJob(id) {
   state.selected = -1;
   state.undo = [];
   state.redo = [];
-  $("#view-jobs").hidden = true;
-  $("#view-job").hidden = false;
+  showView("job");
   saveState("");
   for (const box of $$(".error")) hideError(box);
   for (const box of $$(".progress")) box.hidden = true;
   $("#comment-text").value = job.comment;
   $("#comment-user").value = job.user;
   $("#comment-show-user").checked = job.show_user;
+  const others = (job.answers || []).length - 1;
+  $("#comment-answers").hidden = others < 1;
+  $("#comment-answers").textContent = others >= 1 ? t("job.answers", { n: others }) : "";
   $(`input[name=reframe][value=${job.reframe}]`).checked = true;
   $(`input[name=caption_size][value=${job.caption_size}]`).checked = true;
   showClip(job);
@@ -500,7 +511,30 @@ function showResult(job) {
   $("#download").setAttribute("download", "");
   $("#result-state").textContent = job.state === "rendered" ? t("render.done") : t("render.outdated");
   $("#result-state").className = job.state === "rendered" ? "ok" : "warn";
+  showLedgerNote(job);
   result.hidden = false;
+}
+
+// The answered ledger after a render: recorded under the worker's name, or why it was not
+// (the video is made either way).
+function showLedgerNote(job) {
+  const note = $("#result-ledger");
+  note.replaceChildren();
+  note.className = "ledger-note";
+  note.hidden = !(job.ledger_worker || job.ledger_warning);
+  if (job.ledger_worker) note.textContent = t("render.ledger_ok", { worker: job.ledger_worker });
+  if (job.ledger_warning) {
+    note.classList.add("warn-box");
+    const head = document.createElement("strong");
+    head.textContent = t("render.ledger_failed");
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = t("error.details");
+    const p = document.createElement("p");
+    p.textContent = job.ledger_warning;
+    details.append(summary, p);
+    note.append(head, details);
+  }
 }
 
 // --- caption editor -----------------------------------------------------------------------
@@ -1096,4 +1130,5 @@ async function start() {
   route();
 }
 
-start();
+// After every deferred script (comments.js too) has run.
+document.addEventListener("DOMContentLoaded", start);
