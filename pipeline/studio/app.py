@@ -305,22 +305,30 @@ async def make_card(studio: Studio, request: Request) -> Response:
               if k in ("comment", "user", "show_user")}
     job = await run_in_threadpool(studio.store.update, job_id, fields)
     await run_in_threadpool(work.card_preview, studio.store, job, studio.settings)
-    notes = await run_in_threadpool(comment_notes, job.comment)
+    notes = await run_in_threadpool(comment_notes, job.comment, studio.settings)
     return JSONResponse({"notes": notes, "version": secrets.token_hex(4)})
 
 
-def comment_notes(text: str) -> list[dict[str, Any]]:
+def comment_notes(text: str, settings: Settings) -> list[dict[str, Any]]:
     """What the page says about a comment: the kinds of personal data masked on the card and the
     moderation categories (keys the page turns into Finnish; never the values found)."""
-    from pipeline.comments import check_comment, clean_display_text, mask_personal_data, needs_personal_response
+    from pipeline.comments import (
+        check_comment,
+        clean_display_text,
+        mask_options,
+        mask_personal_data,
+        needs_personal_response,
+    )
+
+    options = mask_options(settings.privacy)
 
     clean = clean_display_text(text, keep_newlines=True)
     notes: list[dict[str, Any]] = []
-    masked = mask_personal_data(clean)
+    masked = mask_personal_data(clean, options=options)
     if masked.findings:
         kinds = list(dict.fromkeys(f.kind for f in masked.findings))
         notes.append({"key": "personal_data", "kinds": kinds})
-    flags = [f for f in check_comment(clean) if f.category != "personal_data"]
+    flags = [f for f in check_comment(clean, options=options) if f.category != "personal_data"]
     if flags:
         notes.append({"key": "flagged", "categories": list(dict.fromkeys(f.category for f in flags))})
         if needs_personal_response(flags):

@@ -38,10 +38,13 @@ from pipeline.comments import (
     build_inbox,
     hate_categories,
     ledger_folder,
+    load_lists,
+    mask_options,
     read_comments_file,
     read_ledger,
     worker_name,
 )
+from pipeline.config import Settings
 from pipeline.errors import InputError, PipelineError
 from pipeline.files import atomic_write
 from pipeline.studio.jobs import FILE_MODE, FOLDER_MODE, MAX_COMMENT_CHARS, display_name
@@ -127,12 +130,14 @@ class Piles:
             self._inbox = None
             return Pile()
 
-    def inbox(self, pile: Pile) -> Inbox:
+    def inbox(self, pile: Pile, settings: Settings) -> Inbox:
         """The pile sorted (no ledger marks: those are added per request, the ledger changes)."""
         cached = self._inbox
         if cached is not None and cached[0] == pile.version:
             return cached[1]
-        inbox = build_inbox(pile.comments)
+        configured = settings.privacy.moderation_lists
+        lists = load_lists([Path(configured)]) if configured else None
+        inbox = build_inbox(pile.comments, lists, options=mask_options(settings.privacy))
         self._inbox = (pile.version, inbox)
         return inbox
 
@@ -159,7 +164,7 @@ def view(studio: Studio, include_hate: bool) -> dict[str, Any]:
     """What the page shows: the inbox, who answers, where the ledger is, and what went wrong."""
     piles = studio.piles
     pile = piles.read()
-    inbox = piles.inbox(pile)
+    inbox = piles.inbox(pile, studio.settings)
     warnings: list[dict[str, str]] = []
     folder = ledger_folder(studio.settings)
     ledger = None
@@ -278,7 +283,7 @@ async def answer_comment(studio: Studio, request: Request) -> Response:
     pile = await run_in_threadpool(studio.piles.read)
     if version != pile.version:
         return _error(409, "comments_changed")
-    inbox = await run_in_threadpool(studio.piles.inbox, pile)
+    inbox = await run_in_threadpool(studio.piles.inbox, pile, studio.settings)
     item = next((i for i in inbox.items if i.number == number), None)
     if item is None:
         return _error(404, "not_found")
