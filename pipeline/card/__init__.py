@@ -8,5 +8,7 @@ help-resources end card; TikTok's interface zones drawn over a frame.
 
 from pipeline.card.draw import write_card
 from pipeline.card.endcard import draw_end_card, write_end_card
+from pipeline.card.zones import draw_interface_zones, write_interface_zones, zone_boxes
 
-__all__ = ["draw_end_card", "write_card", "write_end_card"]
+__all__ = ["draw_end_card", "draw_interface_zones", "write_card", "write_end_card", "write_interface_zones",
+           "zone_boxes"]
