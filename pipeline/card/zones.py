@@ -93,7 +93,7 @@ def write_interface_zones(frame: np.ndarray, settings: Settings, path: Path) -> 
 def _label(image: Image.Image, text: str, font: ImageFont.FreeTypeFont, centre: tuple[int, int],
            vertical: bool) -> None:
     """White text on a dark rounded pill, centred at `centre` (turned 90° for the side zones)."""
-    left, top, right, bottom = font.getbbox(text, anchor="lt")
+    left, top, right, bottom = (round(v) for v in font.getbbox(text, anchor="lt"))
     pad = 12
     pill = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 0))
     draw = ImageDraw.Draw(pill)
