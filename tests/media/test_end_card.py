@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.card import draw_end_card
 from pipeline.captions import read_captions
+from pipeline.card import draw_end_card
 from pipeline.config import load_settings
 from pipeline.reply import ReplyJob, make_reply
 from pipeline.types import Comment
