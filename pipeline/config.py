@@ -77,6 +77,50 @@ class CardSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HelpResource:
+    """One place to get help, as the end card lists it."""
+
+    name: str  # "Lasten ja nuorten puhelin (MLL)"
+    contact: str  # a phone number or an address: "116 111", "sekasin.fi"
+    hours: str = ""  # opening hours or a short note; "" = none shown
+
+
+@dataclass(frozen=True, slots=True)
+class EndCardSettings:
+    """The help-resources end card (`[end_card]`)."""
+
+    mode: str  # auto (flagged self-harm or disclosure) | always | never
+    style: str  # card: appended after the clip | overlay: over the clip's last seconds
+    duration: float  # seconds on screen
+    fade: float  # seconds of the fade-in
+    title: str
+    subtitle: str
+    scrim_color: str  # behind the card, over the clip's (last) frame
+    scrim_opacity: float
+    contact_color: str
+    title_size: int
+    name_size: int
+    contact_size: int
+    hours_size: int
+    resources: tuple[HelpResource, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSettings:
+    """Limits of `sossut check` (`[check]`)."""
+
+    min_width: int  # px, displayed width
+    max_fps: int
+    max_duration: float  # seconds
+    max_size_mb: float
+    aspect_tolerance: float  # how far width/height may be from 9:16 (0.02 = 2 %)
+    loudness_tolerance: float  # LU around audio.loudness
+    max_true_peak: float  # dBTP
+    max_start_silence: float  # seconds of digital silence at the start
+    reading_speed_slack: float  # characters a second over captions.max_cps
+
+
+@dataclass(frozen=True, slots=True)
 class AudioSettings:
     normalize: bool
     loudness: float
@@ -166,6 +210,8 @@ class Settings:
     safe_zone: SafeZone
     reframe: ReframeSettings
     card: CardSettings
+    end_card: EndCardSettings
+    check: CheckSettings
     audio: AudioSettings
     encoder: EncoderSettings
     captions: CaptionSettings
@@ -193,6 +239,8 @@ _SECTION_TYPES: dict[str, type[Any]] = {
     "safe_zone": SafeZone,
     "reframe": ReframeSettings,
     "card": CardSettings,
+    "end_card": EndCardSettings,
+    "check": CheckSettings,
     "audio": AudioSettings,
     "encoder": EncoderSettings,
     "captions": CaptionSettings,
@@ -208,6 +256,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "reframe.mode": ("blur", "crop", "fit"),
     "reframe.tonemap": ("hable", "mobius", "reinhard", "clip"),
     "captions.highlight": ("color", "box", "none"),
+    "end_card.mode": ("auto", "always", "never"),
+    "end_card.style": ("card", "overlay"),
     "transcribe.engine": ("faster-whisper", "openai-whisper"),
     "encoder.preset": (
         "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
@@ -218,14 +268,17 @@ _POSITIVE = (
     "card.header_size", "card.avatar_size", "card.max_chars", "reframe.blur_fraction",
     "encoder.max_fps", "encoder.audio_rate", "captions.font_size", "captions.max_lines",
     "captions.max_chars_per_line", "captions.max_cps", "captions.max_duration", "transcribe.beam_size",
-    "studio.max_upload_mb", "studio.large_caption_scale",
+    "studio.max_upload_mb", "studio.large_caption_scale", "end_card.duration", "end_card.title_size",
+    "end_card.name_size", "end_card.contact_size", "end_card.hours_size", "check.min_width", "check.max_fps",
+    "check.max_duration", "check.max_size_mb",
 )
 _NON_NEGATIVE = (
     "safe_zone.top", "safe_zone.bottom", "safe_zone.left", "safe_zone.right", "card.top",
     "card.padding", "card.radius", "card.shadow_blur", "card.duration", "card.pop_in",
     "card.pop_slide", "reframe.blur_radius", "reframe.blur_fps", "encoder.threads", "captions.outline",
     "captions.shadow", "captions.min_duration", "captions.pause_break", "captions.bottom",
-    "transcribe.threads",
+    "transcribe.threads", "end_card.fade", "check.aspect_tolerance", "check.loudness_tolerance",
+    "check.max_start_silence", "check.reading_speed_slack",
 )
 
 
@@ -274,6 +327,8 @@ def _merge(base: dict[str, Any], override: dict[str, Any], source: str) -> None:
 
 def _check_type(name: str, default: Any, value: Any, source: str) -> Any:
     expected = type(default)
+    if expected in (list, tuple) and type(value) in (list, tuple):
+        return list(value)  # a list of tables (end_card.resources): its items are checked in _build
     if expected is float and type(value) is int:
         return float(value)
     if type(value) is not expected:
@@ -284,14 +339,39 @@ def _check_type(name: str, default: Any, value: Any, source: str) -> Any:
 
 
 def _type_name(t: type) -> str:
-    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list"}
-    return names.get(t, t.__name__)
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string",
+            list: "a list", tuple: "a list"}.get(t, t.__name__)
 
 
 def _build(data: dict[str, Any]) -> Settings:
     _check_values(data)
+    data = {**data, "end_card": {**data["end_card"], "resources": _resources(data["end_card"]["resources"])}}
     sections = {name: _SECTION_TYPES[name](**values) for name, values in data.items()}
     return Settings(**sections)
+
+
+def _resources(items: Any) -> tuple[HelpResource, ...]:
+    """end_card.resources: tables of name, contact and (optional) hours, all strings."""
+    out = []
+    fields = {f.name for f in dataclasses.fields(HelpResource)}
+    for number, item in enumerate(items, 1):
+        if isinstance(item, HelpResource):
+            out.append(item)
+            continue
+        if not isinstance(item, dict):
+            raise ConfigError(f"end_card.resources item {number} must be a table "
+                              '{ name = "...", contact = "...", hours = "..." }')
+        unknown = sorted(set(item) - fields)
+        if unknown:
+            raise ConfigError(f"end_card.resources item {number}: unknown key {unknown[0]}",
+                              hint="keys: name, contact, hours")
+        if not all(isinstance(v, str) for v in item.values()) or not str(item.get("name", "")).strip() \
+                or not str(item.get("contact", "")).strip():
+            raise ConfigError(f"end_card.resources item {number} needs a name and a contact (text)")
+        out.append(HelpResource(**item))
+    if not out:
+        raise ConfigError("end_card.resources is empty", hint='set end_card.mode = "never" to show no end card')
+    return tuple(out)
 
 
 def _check_values(data: dict[str, Any]) -> None:
@@ -318,6 +398,8 @@ def _check_values(data: dict[str, Any]) -> None:
         raise ConfigError(f"captions.font must be a plain font family name, not {get('captions.font')!r}")
     if not 0.0 < get("reframe.blur_brightness") <= 1.0:
         raise ConfigError("reframe.blur_brightness must be between 0 and 1")
+    if not 0.0 <= get("end_card.scrim_opacity") <= 1.0:
+        raise ConfigError("end_card.scrim_opacity must be between 0 and 1")
     if not 0.0 <= get("card.shadow_opacity") <= 1.0:
         raise ConfigError("card.shadow_opacity must be between 0 and 1")
     if not 0.0 < get("captions.min_font_scale") <= 1.0:

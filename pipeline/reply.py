@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from pipeline.config import Settings
 from pipeline.errors import InputError
 from pipeline.types import CardImage, Comment, Cue, MediaInfo, Transcript
 from pipeline.video import (
+    captions_end,
     card_content,
     check_output_path,
     check_writable,
@@ -25,6 +26,7 @@ from pipeline.video import (
     integrated_loudness,
     make_plan,
     place_card,
+    preflight_warnings,
     probe,
     render,
 )
@@ -48,6 +50,7 @@ class ReplyJob:
     sidecar: bool = False  # also write OUTPUT.srt and OUTPUT.vtt
     keep_personal_data: bool = False  # True: do not mask personal data on the card
     mask_captions: bool | None = None  # None: config's privacy.mask_captions
+    end_card: str | None = None  # help-resources end card: auto | always | never; None: config's end_card.mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +185,15 @@ def make_reply(
         if job.captions != "none":
             stage("transcribe" if job.captions == "auto" else "captions")
             cues = _cues(job, media, settings, transcribe or transcriber_for(settings), warnings)
+        ending, notes = end_card_decision(job.end_card or settings.end_card.mode, job.comment.text, cues)
+        warnings.extend(notes)
+        end_card = None
+        if ending:
+            from pipeline.card import write_end_card
+
+            end_card = write_end_card(settings, work_dir / "end_card.png")
+            limit = captions_end(duration, settings, end_card=True)  # captions never run under it
+            cues = [replace(c, end=min(c.end, limit)) for c in cues if c.start < limit - 0.05]
         captions_file = None
         if cues:
             from pipeline.captions import write_ass
@@ -194,13 +206,41 @@ def make_reply(
         loudness = measure_loudness(media, span) if settings.audio.normalize else None
         plan = make_plan(
             media, settings, job.output, card=card, captions=captions_file, loudness_lufs=loudness,
-            span=span, threads=threads,
+            span=span, threads=threads, end_card=end_card,
         )
         stage("render")
         render(plan, on_progress=on_progress)
+        warnings.extend(preflight_warnings(job.output, settings, cues))
         if job.sidecar:
             _write_sidecars(cues, job.output)
     return ReplyResult(output=job.output, media=media, card=card, cues=len(cues), warnings=tuple(warnings))
+
+
+def end_card_decision(mode: str, comment: str, cues: Sequence[Cue]) -> tuple[bool, list[str]]:
+    """Whether the video ends with the help-resources card, and the warnings that say why.
+
+    Args:
+        mode: "always", "never", or "auto": when the comment or the captions are flagged for
+            self-harm or a disclosure (a reported or "what if" flag counts too: help is never amiss).
+        comment: the viewer comment as given.
+        cues: the captions going into the video (what is said aloud).
+    """
+    if mode == "always":
+        return True, []
+    from pipeline.comments import PERSONAL_RESPONSE, check_comment, describe_flags
+
+    where = []
+    for what, text in (("the comment", comment), ("the captions", " ".join(c.text for c in cues))):
+        flags = [f for f in check_comment(text) if f.category in PERSONAL_RESPONSE] if text.strip() else []
+        if flags:
+            where.append(f"{what} ({describe_flags(flags)})")
+    if not where:
+        return False, []
+    flagged = " and ".join(where)
+    if mode == "never":
+        return False, [f"no help-resources end card (--end-card never), though flagged: {flagged}"]
+    return True, [f"added the help-resources end card: flagged {flagged} "
+                  "(--end-card never leaves it out; check the numbers in config [end_card])"]
 
 
 def _cues(job: ReplyJob, media: MediaInfo, settings: Settings, transcribe: Transcribe,

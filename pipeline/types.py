@@ -208,6 +208,25 @@ class CardPlacement:
     pop_slide_px: int
 
 
+EndCardStyle = Literal["card", "overlay"]
+
+
+@dataclass(frozen=True, slots=True)
+class EndCardPlacement:
+    """When the help-resources end card shows; its PNG covers the whole canvas.
+
+    `style="card"`: the clip's last frame is held for `length` seconds after the clip and the
+    card fades in over it (the video grows by `length`); `"overlay"`: the card fades in over the
+    clip's last `length` seconds (the video keeps its length).
+    """
+
+    image: CardImage
+    style: EndCardStyle
+    start: float  # seconds on the output's clock
+    length: float
+    fade: float  # seconds of the fade-in
+
+
 @dataclass(frozen=True, slots=True)
 class Encoder:
     """Video and audio encoder settings."""
@@ -243,7 +262,7 @@ class RenderPlan:
     media: MediaInfo
     canvas: tuple[int, int]
     fps: Fraction
-    duration: float
+    duration: float  # seconds of the clip (or cut) used; see `output_duration`
     trim_start: float
     reframe: Reframe
     background: str  # colour of `fit`, as 0xRRGGBB
@@ -257,3 +276,11 @@ class RenderPlan:
     fonts_dir: Path
     audio: AudioPlan
     encoder: Encoder = field(default_factory=Encoder)
+    end_card: EndCardPlacement | None = None
+
+    @property
+    def output_duration(self) -> float:
+        """Seconds of the finished video: the clip (or cut), plus an appended end card."""
+        if self.end_card is not None and self.end_card.style == "card":
+            return self.duration + self.end_card.length
+        return self.duration

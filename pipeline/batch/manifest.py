@@ -1,7 +1,7 @@
 """Batch manifest: a CSV, JSON or YAML file -> checked `ManifestRow`s and a list of bad rows.
 
 A manifest has one row per reply video with the columns `clip, comment, user, avatar, start,
-end, output, captions, show_user` (only `clip` and `comment` are required; a `notes` column
+end, output, captions, show_user, end_card` (only `clip` and `comment` are required; a `notes` column
 and other unknown columns are ignored). CSV may use commas, semicolons or tabs and be UTF-8
 with or without a BOM (Excel "CSV UTF-8") or Windows-1252 (Excel's plain "CSV" in a Finnish
 locale). JSON is a list of objects (or `{"rows": [...]}`); YAML likewise.
@@ -20,7 +20,7 @@ import math
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
@@ -29,10 +29,12 @@ from pipeline.errors import InputError
 from pipeline.files import csv_delimiter, decode_text, is_inside, read_bytes
 from pipeline.types import VIDEO_SUFFIXES
 
-COLUMNS = ("clip", "comment", "user", "avatar", "start", "end", "output", "captions", "show_user")
+COLUMNS = ("clip", "comment", "user", "avatar", "start", "end", "output", "captions", "show_user", "end_card")
 REQUIRED = ("clip", "comment")
 CAPTION_MODES = ("auto", "none")
-_ALIASES = {"show user": "show_user", "show-user": "show_user", "showuser": "show_user"}
+END_CARD_MODES = ("auto", "always", "never")
+_ALIASES = {"show user": "show_user", "show-user": "show_user", "showuser": "show_user",
+            "end card": "end_card", "end-card": "end_card"}
 _TRUE = ("true", "yes", "1", "kyllä", "kylla", "k", "x", "on")
 _FALSE = ("false", "no", "0", "ei", "e", "off", "")
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:[.,]\d*)?)$")
@@ -52,6 +54,7 @@ class ManifestRow:
     end: float | None = None  # None: to the end of the clip
     captions: str = "none"  # "auto", "none" or an absolute path to SRT/VTT/JSON/ASS
     show_user: bool | None = None  # None: config's card.show_user
+    end_card: str | None = None  # help-resources end card: auto | always | never; None: config's end_card.mode
     output_name: str = ""  # the output relative to the out dir, with "/" (report and resume key)
 
     @property
@@ -208,13 +211,15 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def load_manifest(path: Path, out_dir: Path, *, default_captions: str = "none") -> Manifest:
+def load_manifest(path: Path, out_dir: Path, *, default_captions: str = "none",
+                  default_end_card: str | None = None) -> Manifest:
     """Read and check every row of a manifest.
 
     Args:
         path: the manifest; relative paths inside it are relative to its folder.
         out_dir: where the outputs go; outputs must stay inside it.
         default_captions: captions of rows that leave the column empty ("auto" or "none").
+        default_end_card: end card of rows that leave the column empty (None: config's).
 
     Returns:
         The runnable rows and the invalid ones (row number and every reason).
@@ -231,6 +236,9 @@ def load_manifest(path: Path, out_dir: Path, *, default_captions: str = "none") 
     for number, record in records:
         reasons: list[str] = []
         row = _check_row(number, record, base, out_root, default_captions, reasons)
+        end_card = _end_card(record.get("end_card", ""), default_end_card, reasons)
+        if row is not None:
+            row = replace(row, end_card=end_card)
         clips[number] = record.get("clip", "")
         if reasons:
             problems[number] = reasons
@@ -307,6 +315,16 @@ def _check_row(number: int, rec: dict[str, str], base: Path, out_root: Path, def
     return ManifestRow(row=number, clip=clip, comment=comment, output=out_root / output, user=rec.get("user", ""),
                        avatar=avatar, start=start, end=end, captions=captions, show_user=show_user,
                        output_name=output)
+
+
+def _end_card(text: str, default: str | None, reasons: list[str]) -> str | None:
+    value = text.strip().lower()
+    if not value:
+        return default
+    if value not in END_CARD_MODES:
+        reasons.append(f"end_card {text!r}: use {', '.join(END_CARD_MODES)} or leave it empty")
+        return None
+    return value
 
 
 def default_output_name(row: int, clip: Path) -> str:

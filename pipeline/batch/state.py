@@ -163,6 +163,8 @@ def fingerprints(rows: tuple[ManifestRow, ...], settings: Settings, speech: Any,
             "span": [row.start, row.end], "captions": row.captions if caption_file is None else "file",
             "captions_file": file_id(caption_file), "show_user": row.show_user, "output": row.output_name,
             "speech": speech_dict if row.captions == "auto" else None,
+            # only when set: states written before the column existed keep their keys
+            **({"end_card": row.end_card} if row.end_card else {}),
         }
         result[row.row] = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
     return result

@@ -282,7 +282,8 @@ def _make(row: ManifestRow, shared: TranscribeOutcome | None, worker: _Worker,
         return worker.transcribe(media.path)
 
     job = ReplyJob(clip=row.clip, comment=Comment(row.comment, row.user, row.avatar), output=row.output,
-                   captions=row.captions, span=span, show_user=row.show_user, sidecar=worker.setup.sidecar)
+                   captions=row.captions, span=span, show_user=row.show_user, sidecar=worker.setup.sidecar,
+                   end_card=row.end_card)
     result = make_reply(job, worker.setup.settings, transcribe=transcribe, on_stage=on_stage,
                         on_progress=on_progress, threads=worker.setup.threads)
     duration = result.media.duration

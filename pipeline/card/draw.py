@@ -102,18 +102,18 @@ def draw_card(content: CardContent, style: CardSettings, fonts_dir: Path = FONTS
     body_gap = pad // 2
     height = pad + header_h + (body_gap + len(lines) * line_h if lines else 0) + pad
     m = shadow_margin(style)
-    card = _bubble(style, height, m)
+    card = bubble(style, height, m)
 
     avatar = _avatar(content, style, fonts_dir)
-    _paste(card, avatar, m + pad, m + pad + (header_h - size) // 2)
+    paste(card, avatar, m + pad, m + pad + (header_h - size) // 2)
     if header_units:
         row_mid = m + pad + header_h / 2
-        _draw_line(card, header_units, head, _rgb(style.header_color), m + pad + size + gap,
+        draw_line(card, header_units, head, rgb(style.header_color), m + pad + size + gap,
                    round(row_mid + head.cap_height / 2), right=None)
     top = m + pad + header_h + body_gap
     for i, units in enumerate(lines):
         baseline = top + i * line_h + round((line_h + body.cap_height) / 2)
-        _draw_line(card, units, body, _rgb(style.text_color), m + pad, baseline, right=m + pad + inner)
+        draw_line(card, units, body, rgb(style.text_color), m + pad, baseline, right=m + pad + inner)
     return card
 
 
@@ -148,7 +148,7 @@ def write_card(content: CardContent, style: CardSettings, path: Path, fonts_dir:
 
 
 
-def _draw_line(card: Image.Image, units: list[Unit], fonts: Fonts, color: Color, left: int,
+def draw_line(card: Image.Image, units: list[Unit], fonts: Fonts, color: Color, left: int,
                baseline: int, right: int | None) -> None:
     """Draw one line; RTL lines are right-aligned to `right` when it is given."""
     while units and units[-1].kind == "space":
@@ -173,12 +173,12 @@ def _draw_line(card: Image.Image, units: list[Unit], fonts: Fonts, color: Color,
     layer.putalpha(mask)
     emoji_top = ascent - round(fonts.emoji.getmetrics()[0] * fonts.emoji_scale)
     for ex, img in emoji:
-        _paste(layer, img, round(ex), emoji_top)
+        paste(layer, img, round(ex), emoji_top)
     x0 = right - total if (rtl and right is not None) else left
-    _paste(card, layer, round(x0) - overhang, baseline - ascent)
+    paste(card, layer, round(x0) - overhang, baseline - ascent)
 
 
-def _paste(dst: Image.Image, src: Image.Image, x: int, y: int) -> None:
+def paste(dst: Image.Image, src: Image.Image, x: int, y: int) -> None:
     """Alpha-composite src onto dst at (x, y), clipping at dst's edges."""
     sx, sy = max(0, -x), max(0, -y)
     if sx >= src.width or sy >= src.height:
@@ -186,7 +186,7 @@ def _paste(dst: Image.Image, src: Image.Image, x: int, y: int) -> None:
     dst.alpha_composite(src, (x + sx, y + sy), (sx, sy))
 
 
-def _rgb(hex_color: str) -> Color:
+def rgb(hex_color: str) -> Color:
     r, g, b = ImageColor.getrgb(hex_color)[:3]
     return r, g, b
 
@@ -195,7 +195,7 @@ def _shadow_offset(style: CardSettings) -> int:
     return round(style.shadow_blur / 3)
 
 
-def _bubble(style: CardSettings, height: int, m: int) -> Image.Image:
+def bubble(style: CardSettings, height: int, m: int) -> Image.Image:
     """Transparent canvas with the shadow and the white rounded bubble at (m, m)."""
     w, h = style.width, height
     big = Image.new("L", (w * _AA, h * _AA))
@@ -208,7 +208,7 @@ def _bubble(style: CardSettings, height: int, m: int) -> Image.Image:
         shadow = Image.new("RGBA", card.size, (0, 0, 0, 0))
         shadow.putalpha(alpha.filter(ImageFilter.GaussianBlur(style.shadow_blur)))
         card = shadow
-    fill = Image.new("RGBA", (w, h), (*_rgb(style.background), 0))
+    fill = Image.new("RGBA", (w, h), (*rgb(style.background), 0))
     fill.putalpha(shape)
     card.alpha_composite(fill, (m, m))
     return card
@@ -225,23 +225,23 @@ def _avatar(content: CardContent, style: CardSettings, fonts_dir: Path) -> Image
     """The round avatar: picture, else a coloured circle with the letter, else a neutral person."""
     s = style.avatar_size
     if content.avatar is not None:
-        face = _avatar_picture(content.avatar, s, _rgb(style.background))
+        face = _avatar_picture(content.avatar, s, rgb(style.background))
     elif content.avatar_letter.strip():
-        face = Image.new("RGBA", (s, s), (*_rgb(avatar_color(content.avatar_letter)), 255))
+        face = Image.new("RGBA", (s, s), (*rgb(avatar_color(content.avatar_letter)), 255))
         fonts = role_fonts(fonts_dir, style.font, max(8, round(s * 0.46)))
         units, _ = segment_text(clean_text(content.avatar_letter), fonts)
         if units:
             unit = units[0]
             letter = [unit._replace(text=unit.text.upper()) if unit.kind == "text" else unit]
             layer = Image.new("RGBA", (s * 3, s * 3))
-            _draw_line(layer, letter, fonts, (255, 255, 255), s, 2 * s, right=None)
+            draw_line(layer, letter, fonts, (255, 255, 255), s, 2 * s, right=None)
             box = layer.getbbox()
             if box:
                 glyph = layer.crop(box)
-                _paste(face, glyph, (s - glyph.width) // 2, (s - glyph.height) // 2)
+                paste(face, glyph, (s - glyph.width) // 2, (s - glyph.height) // 2)
     else:
         big = s * _AA
-        face = Image.new("RGBA", (big, big), (*_rgb(NEUTRAL_AVATAR), 255))
+        face = Image.new("RGBA", (big, big), (*rgb(NEUTRAL_AVATAR), 255))
         draw = ImageDraw.Draw(face)
         draw.ellipse((0.33 * big, 0.2 * big, 0.67 * big, 0.54 * big), fill=(255, 255, 255, 255))
         draw.ellipse((0.15 * big, 0.62 * big, 0.85 * big, 1.3 * big), fill=(255, 255, 255, 255))

@@ -27,6 +27,7 @@ from pipeline.cli.main import App, command_options
 from pipeline.cli.options import (
     check_configured_language,
     check_output_folder,
+    end_card_option,
     existing_file,
     output_suffix,
     speech_options,
@@ -59,16 +60,17 @@ _SUMMARY_ROWS = 40  # longer batches list only their failed rows
               help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --executor dask). "
               "Without it, --executor dask starts a local cluster of --jobs workers.")
 @speech_options
+@end_card_option
 @worker_option
 @command_options
 def batch(app: App, manifest: Path, out_dir: Path, jobs: int | None, resume: bool, skip_invalid: bool,
           quiet: bool, captions: str, sidecar: bool, executor: Executor, scheduler: str | None,
           language: str | None, model: str | None, engine: str | None, vocabulary: Path | None,
-          worker: str | None) -> None:
+          end_card: str | None, worker: str | None) -> None:
     """Make one reply video per row of MANIFEST (CSV, JSON or YAML).
 
     \b
-    Columns: clip, comment, user, avatar, start, end, output, captions, show_user.
+    Columns: clip, comment, user, avatar, start, end, output, captions, show_user, end_card.
     Only clip and comment are required. Paths are relative to the manifest's folder;
     outputs stay inside --out-dir (default name 003_clip.mp4 from the row number).
     start/end cut a span of a long recording: 12.5, 12,5, 01:30 or 1:02:03.5.
@@ -91,7 +93,7 @@ def batch(app: App, manifest: Path, out_dir: Path, jobs: int | None, resume: boo
     check_configured_language(app.settings, language)
     if scheduler:
         executor = "dask"
-    loaded = load_manifest(manifest, out_dir, default_captions=captions)
+    loaded = load_manifest(manifest, out_dir, default_captions=captions, default_end_card=end_card)
     for note in loaded.notes:
         app.info(f"note: {note}")
     if loaded.invalid:

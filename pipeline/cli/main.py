@@ -102,6 +102,7 @@ _COMMAND_MODULES = {
     "session": "pipeline.cli.batch",
     "comments": "pipeline.cli.comments",
     "studio": "pipeline.cli.studio",
+    "check": "pipeline.cli.check",
 }
 
 

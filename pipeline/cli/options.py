@@ -156,3 +156,13 @@ def speech_options(func: click.decorators.FC) -> click.decorators.FC:
     func = click.option("--language", default=None, callback=check_language,
                         help="Spoken language: a Whisper code such as fi, sv or en, or 'auto' (default fi).")(func)
     return func
+
+
+END_CARD_MODES = ("auto", "always", "never")
+
+
+def end_card_option(func: click.decorators.FC) -> click.decorators.FC:
+    """--end-card auto|always|never (render and batch; None: config end_card.mode)."""
+    return click.option("--end-card", type=click.Choice(END_CARD_MODES), default=None,
+                        help="Help-resources end card: auto (when the comment or the captions are flagged "
+                        "for self-harm or a disclosure), always or never (default: config end_card.mode).")(func)

@@ -14,6 +14,7 @@ from pipeline.cli.options import (
     check_captions,
     check_configured_language,
     check_output_folder,
+    end_card_option,
     existing_file,
     output_suffix,
     speech_options,
@@ -99,12 +100,13 @@ def _run(app: App, job: ReplyJob, reframe: str | None, transcribe: Transcribe | 
               help="Mask personal data spoken in the captions (config privacy.mask_captions).")
 @speech_options
 @_reframe_option
+@end_card_option
 @worker_option
 @command_options
 def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: Path | None,
            show_user: bool | None, keep_personal_data: bool, captions: str, sidecar: bool,
            mask_captions: bool | None, language: str | None, model: str | None, engine: str | None,
-           vocabulary: Path | None, reframe: str | None, worker: str | None) -> None:
+           vocabulary: Path | None, reframe: str | None, end_card: str | None, worker: str | None) -> None:
     """Make one reply video from CLIP and a viewer comment.
 
     \b
@@ -115,7 +117,7 @@ def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: 
         check_configured_language(app.settings, language)
     job = ReplyJob(clip=clip, comment=Comment(comment, user, avatar), output=output, captions=captions,
                    show_user=show_user, keep_personal_data=keep_personal_data, sidecar=sidecar,
-                   mask_captions=mask_captions)
+                   mask_captions=mask_captions, end_card=end_card)
     transcribe = transcriber_for(app.settings, vocabulary_file=vocabulary, language=language, model=model,
                                  engine=engine)
     _run(app, job, reframe, transcribe)

@@ -21,6 +21,7 @@ from pipeline.types import (
     CardPlacement,
     Comment,
     Encoder,
+    EndCardPlacement,
     MediaInfo,
     RenderPlan,
 )
@@ -104,6 +105,7 @@ def make_plan(
     span: tuple[float, float] | None = None,
     threads: int | None = None,
     cores: int | None = None,
+    end_card: CardImage | None = None,
 ) -> RenderPlan:
     """Make every choice of one render.
 
@@ -118,6 +120,8 @@ def make_plan(
         threads: ffmpeg threads (batch divides the cores); None: from config.
         cores: CPU cores this render may use (default: all of the machine's). The filters get
             half of them, so they do not fight the encoder (measured: 4 % faster on 2 cores).
+        end_card: the drawn help-resources end card (full canvas), or None for none; where
+            it goes is `end_card_placement`'s choice.
 
     Raises:
         InputError: a span outside the clip or too short.
@@ -138,6 +142,7 @@ def make_plan(
     gain = None
     if media.has_audio and audio_cfg.normalize and loudness_lufs is not None and loudness_lufs > -70:
         gain = round(max(-30.0, min(30.0, audio_cfg.loudness - loudness_lufs)), 2)
+    ending = end_card_placement(end_card, settings, duration) if end_card is not None else None
     enc = settings.encoder
     encoder = Encoder(**{
         **dataclasses.asdict(enc),
@@ -159,9 +164,44 @@ def make_plan(
         blur_fps=settings.reframe.blur_fps,
         blur_brightness=settings.reframe.blur_brightness,
         tonemap=settings.reframe.tonemap if media.is_hdr else None,
-        card=place_card(card, settings, duration) if card is not None else None,
+        card=_card_before(place_card(card, settings, duration), ending) if card is not None else None,
         captions=captions,
         fonts_dir=FONTS_DIR,
         audio=AudioPlan(has_source_audio=media.has_audio, gain_db=gain, limit_db=audio_cfg.true_peak),
         encoder=encoder,
+        end_card=ending,
     )
+
+
+def end_card_placement(image: CardImage, settings: Settings, duration: float) -> EndCardPlacement:
+    """When the end card shows: after the clip (`card` style) or over its last seconds (`overlay`).
+
+    An overlay on a clip shorter than the card's length covers the whole clip.
+    """
+    cfg = settings.end_card
+    style = "overlay" if cfg.style == "overlay" else "card"
+    if style == "card":
+        return EndCardPlacement(image=image, style="card", start=duration, length=cfg.duration,
+                                fade=min(cfg.fade, cfg.duration))
+    length = min(cfg.duration, duration)
+    return EndCardPlacement(image=image, style="overlay", start=round(duration - length, 3), length=length,
+                            fade=min(cfg.fade, length))
+
+
+def captions_end(duration: float, settings: Settings, end_card: bool) -> float:
+    """The time captions must end by: the clip's end, or an overlaid end card's start."""
+    if end_card and settings.end_card.style == "overlay":
+        return max(0.0, duration - min(settings.end_card.duration, duration))
+    return duration
+
+
+def _card_before(card: CardPlacement, ending: EndCardPlacement | None) -> CardPlacement:
+    """The comment card leaves as the end card comes (it would show through the scrim): over
+    the end card's fade-in after the clip, or before an overlaid end card."""
+    if ending is None:
+        return card
+    if ending.style == "card":
+        return card if card.end < ending.start - 1e-3 else dataclasses.replace(card, end=ending.start + ending.fade)
+    if card.end <= ending.start:
+        return card
+    return dataclasses.replace(card, end=max(card.start, ending.start))

@@ -99,7 +99,7 @@ def _overlay_card(plan: RenderPlan, v: Any, card_input: Any) -> Any:
     if card.pop_in > 0:
         stream = stream.filter("fade", t="in", st=card.start, d=card.pop_in, alpha=1)
     fade_out = 0.2
-    if card.end < plan.duration - 1e-3 and card.end - card.start > card.pop_in + fade_out:
+    if card.end < plan.output_duration - 1e-3 and card.end - card.start > card.pop_in + fade_out:
         stream = stream.filter("fade", t="out", st=card.end - fade_out, d=fade_out, alpha=1)
     if card.pop_in > 0 and card.pop_slide_px:
         # Ease-out slide from pop_slide_px above its place during the pop-in.
@@ -116,6 +116,30 @@ def _overlay_card(plan: RenderPlan, v: Any, card_input: Any) -> Any:
     )
 
 
+def _hold_last_frame(plan: RenderPlan, v: Any) -> Any:
+    """Cut the picture at the clip's end and hold its last frame under an appended end card."""
+    ending = plan.end_card
+    assert ending is not None
+    return v.filter("trim", duration=f"{plan.duration:.3f}").filter(
+        "tpad", stop_mode="clone", stop_duration=f"{ending.length:.3f}"
+    )
+
+
+def _overlay_end_card(plan: RenderPlan, v: Any, card_input: Any) -> Any:
+    """The full-canvas end card fades in at its start and stays to the end."""
+    ending = plan.end_card
+    assert ending is not None
+    fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
+    stream = (
+        card_input.filter("format", "rgba")
+        .filter("loop", loop=-1, size=1, start=0)
+        .filter("setpts", f"N/({fps})/TB")
+    )
+    if ending.fade > 0:
+        stream = stream.filter("fade", t="in", st=ending.start, d=ending.fade, alpha=1)
+    return v.overlay(stream, x=0, y=0, enable=f"gte(t,{ending.start})", shortest=1)
+
+
 def _audio_chain(plan: RenderPlan, src: Any) -> Any:
     rate = plan.encoder.audio_rate
     if not plan.audio.has_source_audio:
@@ -125,6 +149,13 @@ def _audio_chain(plan: RenderPlan, src: Any) -> Any:
         a = a.filter("volume", f"{plan.audio.gain_db}dB")
         limit = 10 ** (plan.audio.limit_db / 20)
         a = a.filter("alimiter", limit=round(limit, 4), level="disabled", attack=5, release=50)
+    if plan.end_card is not None and plan.end_card.style == "card":
+        # The clip's sound ends with the clip (a cut must not play the next reply's first words
+        # under the card); a short fade avoids a click. Silence (apad) runs under the card.
+        fade = min(0.1, plan.duration / 4)
+        a = a.filter("atrim", duration=f"{plan.duration:.3f}").filter(
+            "afade", t="out", st=f"{plan.duration - fade:.3f}", d=f"{fade:.3f}"
+        )
     return a.filter("aresample", rate).filter("apad")
 
 
@@ -140,10 +171,14 @@ def build_args(plan: RenderPlan, output: Path, *, ffmpeg: str = "ffmpeg") -> lis
     # Absolute paths: ffmpeg runs with the work folder as its cwd.
     src = ffmpeg_python.input(str(plan.source.resolve()), **input_opts)
     v = video_chain(plan, src)
+    if plan.end_card is not None and plan.end_card.style == "card":
+        v = _hold_last_frame(plan, v)  # before the comment card: it fades out as the end card comes
     if plan.card is not None:
         v = _overlay_card(plan, v, ffmpeg_python.input(str(plan.card.image.path.resolve())))
     if plan.captions is not None:
         v = v.filter("ass", CAPTIONS_NAME, fontsdir=FONTS_NAME)
+    if plan.end_card is not None:
+        v = _overlay_end_card(plan, v, ffmpeg_python.input(str(plan.end_card.image.path.resolve())))
     # Tag the frames BT.709: ffmpeg takes the stream's colour tags from the frames.
     v = v.filter("format", plan.encoder.pix_fmt).filter(
         "setparams", color_primaries="bt709", color_trc="bt709", colorspace="bt709", range="tv"
@@ -164,7 +199,7 @@ def build_args(plan: RenderPlan, output: Path, *, ffmpeg: str = "ffmpeg") -> lis
         "b:a": enc.audio_bitrate,
         "ar": enc.audio_rate,
         "ac": 2,
-        "t": f"{plan.duration:.3f}",
+        "t": f"{plan.output_duration:.3f}",
         "movflags": "+faststart",
         "map_metadata": -1,  # phones store the filming location; never publish it
         "map_chapters": -1,
@@ -228,7 +263,8 @@ def render(plan: RenderPlan, *, on_progress: Callable[[float], None] | None = No
         RenderError: ffmpeg failed.
     """
     output = plan.output
-    check_output_path(output, [plan.source] + ([plan.card.image.path] if plan.card else []))
+    check_output_path(output, [plan.source] + ([plan.card.image.path] if plan.card else [])
+                      + ([plan.end_card.image.path] if plan.end_card else []))
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -242,7 +278,7 @@ def render(plan: RenderPlan, *, on_progress: Callable[[float], None] | None = No
                 shutil.copyfile(plan.captions, work_dir / CAPTIONS_NAME)
                 os.symlink(plan.fonts_dir, work_dir / FONTS_NAME, target_is_directory=True)
             argv = build_args(plan, tmp, ffmpeg=ffmpeg_path())
-            stderr = run_ffmpeg(argv, duration=plan.duration, on_progress=on_progress, cwd=work_dir,
+            stderr = run_ffmpeg(argv, duration=plan.output_duration, on_progress=on_progress, cwd=work_dir,
                                 what=f"rendering {plan.source.name}")
         _check_result(plan, tmp, stderr, argv)
     return output
@@ -262,10 +298,10 @@ def _check_result(plan: RenderPlan, tmp: Path, stderr: str, argv: list[str]) -> 
     except Exception as exc:  # any failure to read our own output is a render failure
         raise RenderError(f"rendering {plan.source.name} gave an unreadable file ({exc})", argv=argv,
                           stderr=stderr) from None
-    if got < plan.duration - 0.25:
+    if got < plan.output_duration - 0.25:
         truncated = any(s in stderr for s in ("partial file", "Invalid data", "corrupt", "error while decoding"))
         raise RenderError(
-            f"{plan.source.name}: the video ends at {got:.2f} s instead of {plan.duration:.2f} s"
+            f"{plan.source.name}: the video ends at {got:.2f} s instead of {plan.output_duration:.2f} s"
             + (" (the clip is truncated or damaged)" if truncated else ""),
             hint="copy the clip again from the phone" if truncated else "run with --debug to see ffmpeg's messages",
             argv=argv,
