@@ -75,8 +75,10 @@ def create_app(folder: Path, settings: Settings, *, token: str | None = None, ho
     Returns:
         The guarded app (serve it) and the studio state (tests look at its store).
     """
+    from pipeline.comments import mask_options
+
     folder.mkdir(parents=True, exist_ok=True)
-    store = JobStore(folder)
+    store = JobStore(folder, mask_options(settings.privacy))
     store.remove_stale_partials()
     studio = Studio(store, settings, vocabulary_file=vocabulary_file or store.root / vocabulary.DEFAULT_NAME)
 
@@ -165,6 +167,7 @@ async def info(studio: Studio, request: Request) -> Response:
     return JSONResponse({
         "folder": str(studio.store.root),
         "max_upload_bytes": studio.max_upload_bytes,
+        "end_card_default": studio.settings.end_card.mode,  # what a job's end_card "" means
         "limits": {"max_chars_per_line": c.max_chars_per_line, "max_cps": c.max_cps, "max_lines": c.max_lines,
                    "min_duration": c.min_duration},
     })

@@ -2,7 +2,8 @@
 
 In: the studio folder and what the page sends. Out: job folders (mode 0700) holding
 
-- `job.json`: the comment, the options, the clip's name and the times of the last edit and render;
+- `job.json`: the comment, the options (look and end card), the clip's name, the times of the last
+  edit and render, and what the last render's checks found (message keys, `studio.report`);
 - `clip.<ext>`: the uploaded clip (or a reference to a clip in the studio folder, in `job.json`);
 - `transcript.json`: the speech as the engine heard it (DESIGN.md's transcript schema);
 - `captions.json`: the edited caption cues (`write_json` format, words in the transcript schema),
@@ -28,16 +29,21 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline.files import atomic_write, is_inside
 from pipeline.types import REFRAMES, VIDEO_SUFFIXES
+
+if TYPE_CHECKING:
+    from pipeline.comments import MaskOptions
 
 log = logging.getLogger(__name__)
 
 JobState = Literal["draft", "rendered"]
 CaptionSize = Literal["normal", "large"]
 CAPTION_SIZES: tuple[str, ...] = ("normal", "large")
+# The help-resources end card: "" follows the config's [end_card] mode (the page shows which).
+END_CARDS: tuple[str, ...] = ("auto", "always", "never")
 CLIP_SUFFIXES: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".3gp")
 OUTPUT_NAME = "vastaus.mp4"
 FOLDER_MODE = 0o700
@@ -63,11 +69,15 @@ class JobData:
     show_user: bool = False
     reframe: str = "blur"
     caption_size: str = "normal"
+    end_card: str = ""  # auto | always | never; "": the config's [end_card] mode
     clip_name: str = ""  # the name to show (the uploaded file's name or the studio-folder clip's)
     clip_file: str = ""  # a file in the job folder ("clip.mp4") ...
     clip_ref: str = ""  # ... or the name of a clip in the studio folder
     rendered: float = 0.0  # when the last render finished (0: never)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the last render's warnings as make_reply said them
+    # What the page says beside the finished video: the end card and the checks after render,
+    # as message keys and values (`studio.report`), never English text.
+    report: list[dict[str, Any]] = field(default_factory=list)
     # The inbox comments this reply answers ("Vastaa" in Kommentit: the question and the ones
     # grouped with it); recorded in the answered ledger with the card's comment after a render.
     answers: list[str] = field(default_factory=list)
@@ -87,8 +97,11 @@ class JobData:
 class JobStore:
     """The jobs under one studio folder; safe to use from the server's threads."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, privacy: MaskOptions | None = None) -> None:
+        """`privacy`: the config's masking choices (`mask_options(settings.privacy)`) for the
+        comments the job list shows; None: the defaults."""
         self.root = root.resolve()
+        self.privacy = privacy
         self.jobs_dir = self.root / "jobs"
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.jobs_dir, FOLDER_MODE)
@@ -192,7 +205,7 @@ class JobStore:
             return job
 
     def update(self, job_id: str, values: dict[str, Any]) -> JobData:
-        """Change the fields a person edits (comment, user, show_user, reframe, caption_size).
+        """Change the fields a person edits (comment, user, show_user, reframe, caption_size, end_card).
 
         Raises:
             ValueError: a field that cannot be set or a value out of range.
@@ -207,6 +220,7 @@ class JobStore:
                     "show_user": isinstance(value, bool),
                     "reframe": value in REFRAMES,
                     "caption_size": value in CAPTION_SIZES,
+                    "end_card": value in END_CARDS,
                 }
                 if not allowed.get(key, False):
                     raise ValueError(key)
@@ -245,8 +259,8 @@ class JobStore:
                     except OSError:
                         shutil.copy2(src, dst)
             now = time.time()
-            data = replace(source, id=copy.id, created=now, updated=now, rendered=0.0, ledger_worker="",
-                           ledger_warning="")
+            data = replace(source, id=copy.id, created=now, updated=now, rendered=0.0, notes=[], report=[],
+                           ledger_worker="", ledger_warning="")
             self._write(data)
             return data
 
@@ -265,7 +279,7 @@ class JobStore:
         """What the page shows of a job (the comment included: the page is the user's own)."""
         output = self.output(job.id)
         data = asdict(job)
-        data["comment_masked"] = masked_comment(job.comment)
+        data["comment_masked"] = masked_comment(job.comment, self.privacy)
         data["state"] = job.state(output.is_file())
         data["has_output"] = output.is_file()
         data["has_captions"] = self.file(job.id, "captions.json").is_file()
@@ -291,12 +305,12 @@ class JobStore:
         atomic_write(path, json.dumps(asdict(job), ensure_ascii=False, indent=1), mode=FILE_MODE)
 
 
-def masked_comment(text: str) -> str:
+def masked_comment(text: str, options: MaskOptions | None = None) -> str:
     """The comment as the card shows it (personal data masked): what a list may show on a screen
-    share without showing a child's phone number."""
+    share without showing a child's phone number. `options`: the config's [privacy] choices."""
     from pipeline.comments import clean_display_text, mask_personal_data
 
-    return mask_personal_data(clean_display_text(text, keep_newlines=False)).text
+    return mask_personal_data(clean_display_text(text, keep_newlines=False), options=options).text
 
 
 def download_name(job_id: str) -> str:
@@ -317,5 +331,5 @@ def display_name(name: str) -> str:
     return base.strip()[:200] or "video"
 
 
-__all__ = ["CAPTION_SIZES", "CLIP_SUFFIXES", "JobData", "JobStore", "NotFound", "OUTPUT_NAME", "VIDEO_SUFFIXES",
+__all__ = ["CAPTION_SIZES", "CLIP_SUFFIXES", "END_CARDS", "JobData", "JobStore", "NotFound", "OUTPUT_NAME", "VIDEO_SUFFIXES",
            "clip_suffix", "display_name", "download_name"]

@@ -29,7 +29,7 @@ MAX_CUE_TEXT = 500
 
 
 def job_settings(settings: Settings, job: JobData) -> Settings:
-    """The studio's settings with the look chosen for this job (reframe, caption size)."""
+    """The studio's settings with the look chosen for this job (reframe, caption size, end card)."""
     return settings.with_values(**job_overrides(settings, job))
 
 
@@ -37,7 +37,10 @@ def job_overrides(settings: Settings, job: JobData) -> dict[str, dict[str, Any]]
     size = settings.captions.font_size
     if job.caption_size == "large":
         size = round(size * settings.studio.large_caption_scale)
-    return {"reframe": {"mode": job.reframe}, "captions": {"font_size": size}}
+    overrides: dict[str, dict[str, Any]] = {"reframe": {"mode": job.reframe}, "captions": {"font_size": size}}
+    if job.end_card:  # "": the config's own [end_card] mode
+        overrides["end_card"] = {"mode": job.end_card}
+    return overrides
 
 
 def write_render_config(store: JobStore, job: JobData, settings: Settings) -> Path:
@@ -161,6 +164,7 @@ def render(store: JobStore, job: JobData, settings: Settings, on_progress: Calla
         PipelineError: any stage failed; the previous video, if any, is left as it was.
     """
     from pipeline.reply import ReplyJob, make_reply
+    from pipeline.studio.report import render_report
 
     clip = store.clip_path(job)
     if clip is None:
@@ -168,18 +172,20 @@ def render(store: JobStore, job: JobData, settings: Settings, on_progress: Calla
     captions = store.file(job.id, "captions.json")
     output = store.file(job.id, OUTPUT_NAME)
     write_render_config(store, job, settings)
+    styled = job_settings(settings, job)
     reply = ReplyJob(clip=clip, comment=Comment(job.comment, job.user), output=output,
                      captions=str(captions) if captions.is_file() else "none", show_user=job.show_user,
-                     sidecar=True)
+                     sidecar=True, end_card=job.end_card or None)
     started = time.time()
     # Each stage start is a progress report of 0: a cancel asked during probe or loudness is
     # noticed before the encode starts.
-    result = make_reply(reply, job_settings(settings, job), on_progress=on_progress,
-                        on_stage=lambda _stage: on_progress(0.0))
+    result = make_reply(reply, styled, on_progress=on_progress, on_stage=lambda _stage: on_progress(0.0))
+    # What the page shows beside the video: the end card and the checks after render, in Finnish.
+    report = render_report(result.output, styled, mode=job.end_card or styled.end_card.mode, comment=job.comment)
     # Rendered as of its start: an edit made while it ran leaves the job a draft.
     latest = store.load(job.id)
     worker, warning = record_answers(latest, settings)
-    store.save(replace(latest, rendered=started, notes=list(result.warnings), ledger_worker=worker,
+    store.save(replace(latest, rendered=started, notes=list(result.warnings), report=report, ledger_worker=worker,
                        ledger_warning=warning), touched=False)
     return result.output
 
@@ -232,7 +238,7 @@ def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) 
     import tempfile
 
     from pipeline.captions import read_captions, write_ass
-    from pipeline.comments import find_personal_data_in_cues, mask_cues
+    from pipeline.comments import find_personal_data_in_cues, mask_cues, mask_options
     from pipeline.reply import CAPTION_GAP_PX, comment_card
     from pipeline.video import make_plan, place_card, probe, render_still
 
@@ -252,8 +258,9 @@ def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) 
         if captions.is_file():
             cues = read_captions(captions, styled.captions, styled.canvas.width, styled.safe_zone)
             cues = [replace(c, end=min(c.end, media.duration)) for c in cues if c.start < media.duration - 0.05]
-            if cues and find_personal_data_in_cues(cues) and styled.privacy.mask_captions:
-                cues, _ = mask_cues(cues)
+            options = mask_options(styled.privacy)
+            if cues and styled.privacy.mask_captions and find_personal_data_in_cues(cues, options):
+                cues, _ = mask_cues(cues, options=options)
             if cues:
                 ass = work_dir / "captions.ass"
                 write_ass(cues, ass, styled.captions, canvas, styled.safe_zone,
