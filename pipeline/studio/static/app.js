@@ -236,6 +236,7 @@ async function openJob(id) {
   $("#comment-answers").textContent = others >= 1 ? t("job.answers", { n: others }) : "";
   $(`input[name=reframe][value=${job.reframe}]`).checked = true;
   $(`input[name=caption_size][value=${job.caption_size}]`).checked = true;
+  $(`input[name=end_card][value=${job.end_card || INFO.end_card_default}]`).checked = true;
   showClip(job);
   renderNotes([]);
   $("#card-img").hidden = true;
@@ -402,14 +403,15 @@ $("#comment-show-user").addEventListener("change", refreshCard);
 
 // --- look ---------------------------------------------------------------------------------
 
-for (const input of $$("input[name=reframe], input[name=caption_size]")) {
+// Saved as soon as chosen; the end card does not change the preview frame (it follows the clip).
+for (const input of $$("input[name=reframe], input[name=caption_size], input[name=end_card]")) {
   input.addEventListener("change", async () => {
     saveState("saving");
     try {
       state.job = await api("PUT", `/api/jobs/${state.job.id}`, { [input.name]: input.value });
       saveState("saved");
       showResult(state.job);
-      refreshPreview(150);
+      if (input.name !== "end_card") refreshPreview(150);
     } catch (e) { saveState("failed"); }
   });
 }
@@ -512,7 +514,47 @@ function showResult(job) {
   $("#result-state").textContent = job.state === "rendered" ? t("render.done") : t("render.outdated");
   $("#result-state").className = job.state === "rendered" ? "ok" : "warn";
   showLedgerNote(job);
+  showReport(job.report || []);
   result.hidden = false;
+}
+
+// Beside the video: the help-resources end card and the checks after render (server:
+// studio/report.py), each a message key with its values; problems red, warnings amber.
+function showReport(notes) {
+  const list = $("#result-report");
+  list.replaceChildren();
+  $(".report-box").hidden = notes.length === 0;
+  for (const note of notes) {
+    const li = document.createElement("li");
+    li.className = `report-item ${note.level}`;
+    li.dataset.key = note.key;
+    const badge = document.createElement("span");
+    badge.className = "level";
+    badge.textContent = t(`report.level.${note.level}`);
+    const text = document.createElement("span");
+    text.textContent = t(note.key, reportValues(note.values || {}));
+    li.append(badge, text);
+    if (note.key === "check.other" && note.values && note.values.detail) {
+      const details = document.createElement("details");
+      const summary = document.createElement("summary");
+      summary.textContent = t("error.details");
+      const p = document.createElement("p");
+      p.textContent = note.values.detail;
+      details.append(summary, p);
+      li.append(details);
+    }
+    list.append(li);
+  }
+}
+
+// Values that are keys themselves become Finnish: kinds, categories, where, the check's name.
+function reportValues(values) {
+  const out = { ...values };
+  if (values.kinds) out.kinds = values.kinds.map((k) => t(`kind.${k}`)).join(", ");
+  if (values.categories) out.categories = values.categories.map((c) => t(`category.${c}`)).join(", ");
+  if ("where" in values) out.where = t(`where.${values.where}`);
+  if ("check" in values) out.check = t(`checkname.${values.check}`);
+  return out;
 }
 
 // The answered ledger after a render: recorded under the worker's name, or why it was not
