@@ -316,6 +316,7 @@ def comment_notes(text: str, settings: Settings) -> list[dict[str, Any]]:
     """What the page says about a comment: the kinds of personal data masked on the card and the
     moderation categories (keys the page turns into Finnish; never the values found)."""
     from pipeline.comments import (
+        PERSONAL_RESPONSE,
         check_comment,
         clean_display_text,
         mask_options,
@@ -332,10 +333,13 @@ def comment_notes(text: str, settings: Settings) -> list[dict[str, Any]]:
         kinds = list(dict.fromkeys(f.kind for f in masked.findings))
         notes.append({"key": "personal_data", "kinds": kinds})
     flags = [f for f in check_comment(clean, options=options) if f.category != "personal_data"]
-    if flags:
-        notes.append({"key": "flagged", "categories": list(dict.fromkeys(f.category for f in flags))})
-        if needs_personal_response(flags):
-            notes.append({"key": "self_harm"})
+    # Self-harm and a disclosure are not "offensive": each has its own note (a personal answer).
+    hateful = [f for f in flags if f.category not in PERSONAL_RESPONSE]
+    if hateful:
+        notes.append({"key": "flagged", "categories": list(dict.fromkeys(f.category for f in hateful))})
+    if needs_personal_response(flags):
+        found = {f.category for f in flags}
+        notes += [{"key": category} for category in PERSONAL_RESPONSE if category in found]
     return notes
 
 

@@ -207,3 +207,17 @@ def test_the_job_list_masks_with_the_config_privacy_choices(tmp_path: Path) -> N
     kept = JobStore(tmp_path / "b", MaskOptions(mask_first_names=False))
     assert "jenna" not in default.summary(default.update(default.create().id, {"comment": text}))["comment_masked"]
     assert "jenna" in kept.summary(kept.update(kept.create().id, {"comment": text}))["comment_masked"]
+
+
+@pytest.mark.parametrize(("text", "keys"), [
+    (SELF_HARM, ["self_harm"]),  # not "offensive": its own note only
+    ("isä lyö mua kotona", ["disclosure"]),
+    ("sä oot idiootti", ["flagged"]),
+    ("Mitä sossu tekee?", []),
+])
+def test_card_notes_keep_self_harm_apart_from_offensive(settings: Settings, text: str, keys: list[str]) -> None:
+    from pipeline.studio.app import comment_notes
+
+    notes = comment_notes(text, settings)
+    assert [n["key"] for n in notes] == keys
+    assert all(f"note.{k}" in MESSAGES for k in keys)
