@@ -71,18 +71,28 @@ def render_report(output: Path, settings: Settings, *, mode: str, comment: str) 
         End card notes first, then one note per check that warned or failed (or one "all
         checks passed"), problems before warnings.
     """
-    cues = sidecar_cues(output)
-    notes = end_card_notes(mode, comment, cues, settings)
     try:
+        cues = sidecar_cues(output)
+    except PipelineError as exc:
+        log.warning("the captions of %s could not be read back: %s", output.name, exc.message)
+        cues = None
+    notes = end_card_notes(mode, comment, cues or [], settings)
+    try:
+        if cues is None:
+            raise PipelineError("no captions to check")
         notes += check_notes(output, settings, cues)
-    except PipelineError as exc:  # the video is made; say the checks could not run
+    except PipelineError as exc:  # the video is made: say the checks could not run, never fail it
         log.warning("checks of %s could not run: %s", output.name, exc.message)
         notes.append(_note("check.failed", "warning"))
     return notes
 
 
 def sidecar_cues(output: Path) -> list[Cue]:
-    """The captions burnt into `output`, from the `.srt` `make_reply` wrote beside it."""
+    """The captions burnt into `output`, from the `.srt` `make_reply` wrote beside it.
+
+    Raises:
+        InputError: the sidecar is unreadable.
+    """
     from pipeline.captions import read_caption_source
 
     srt = output.with_suffix(".srt")

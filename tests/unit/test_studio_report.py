@@ -221,3 +221,13 @@ def test_card_notes_keep_self_harm_apart_from_offensive(settings: Settings, text
     notes = comment_notes(text, settings)
     assert [n["key"] for n in notes] == keys
     assert all(f"note.{k}" in MESSAGES for k in keys)
+
+
+def test_checks_that_cannot_run_never_hide_the_end_card(settings: Settings, tmp_path: Path) -> None:
+    from pipeline.studio.report import render_report
+
+    video = tmp_path / "vastaus.mp4"
+    video.write_bytes(b"not a video")
+    video.with_suffix(".srt").write_bytes(b"\xff\xfe garbage -->")
+    notes = render_report(video, settings, mode="auto", comment=SELF_HARM)
+    assert [n["key"] for n in notes] == ["end_card.added", "check.failed"]
