@@ -257,16 +257,24 @@ def caption_checks(cues: Sequence[Cue] | None, settings: Settings) -> list[Check
     names = ("personal data", "moderation words", "reading speed", "line length")
     if cues is None:
         return [Check("captions", name, "skip", "no captions (give --captions FILE)") for name in names]
-    from pipeline.comments import check_comment, describe_findings, describe_flags, find_personal_data_in_cues
+    from pipeline.comments import (
+        check_comment,
+        describe_findings,
+        describe_flags,
+        find_personal_data_in_cues,
+        mask_options,
+    )
+
+    options = mask_options(settings.privacy)
 
     out = []
-    found = find_personal_data_in_cues(cues)
+    found = find_personal_data_in_cues(cues, options=options)
     out.append(Check("captions", "personal data", "fail" if found else "ok",
                      "; ".join(f"{f.cue_start:.1f} s: {describe_findings([f.finding])}" for f in found)
                      + " said aloud" if found else "none found"))
     hits = []
     for cue in cues:
-        flags = [f for f in check_comment(cue.text.replace("\n", " ")) if f.category in _REMOVED_FOR]
+        flags = [f for f in check_comment(cue.text.replace("\n", " "), options=options) if f.category in _REMOVED_FOR]
         if flags:
             hits.append(f"{cue.start:.1f} s: {describe_flags(flags)}")
     out.append(Check("captions", "moderation words", "warn" if hits else "ok",
