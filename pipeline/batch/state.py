@@ -165,6 +165,7 @@ def fingerprints(rows: tuple[ManifestRow, ...], settings: Settings, speech: Any,
             "speech": speech_dict if row.captions == "auto" else None,
             # only when set: states written before the column existed keep their keys
             **({"end_card": row.end_card} if row.end_card else {}),
+            **({"more_clips": [file_id(c) for c in row.more_clips]} if row.more_clips else {}),
         }
         result[row.row] = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
     return result
