@@ -194,3 +194,21 @@ def test_bad_rows_of_several_clips_say_why(folder: Path) -> None:
     assert "missing between the |" in reasons[4]
     assert "would overwrite the clip of row 6" in reasons[5]  # the second clip of a row is an input too
     assert [r.row for r in loaded.rows] == [6]
+
+
+def test_resume_fingerprints_cover_the_clips_and_the_crossfade_of_joined_rows_only(folder: Path) -> None:
+    from pipeline.batch.state import fingerprints
+    from pipeline.speech.transcribe import TranscribeOptions
+
+    manifest = folder / "m.csv"
+    manifest.write_text("clip;comment\na.mp4 | b.mp4;moi\na.mp4;moi\n", encoding="utf-8")
+    rows = load_manifest(manifest, folder / "out").rows
+
+    def prints(settings: object) -> dict[int, str]:
+        return fingerprints(rows, settings, TranscribeOptions(), sidecar=False)  # type: ignore[arg-type]
+
+    before = prints(SETTINGS)
+    after = prints(SETTINGS.with_values(join={"crossfade": 0.3}))
+    assert before[2] != after[2] and before[3] == after[3]
+    (folder / "b.mp4").write_bytes(b"toinen klippi")
+    assert prints(SETTINGS)[2] != before[2]
