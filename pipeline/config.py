@@ -128,6 +128,11 @@ class AudioSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class JoinSettings:
+    crossfade: float  # seconds each join of several clips fades over (picture and sound); 0: a cut
+
+
+@dataclass(frozen=True, slots=True)
 class EncoderSettings:
     codec: str
     preset: str
@@ -213,6 +218,7 @@ class Settings:
     end_card: EndCardSettings
     check: CheckSettings
     audio: AudioSettings
+    join: JoinSettings
     encoder: EncoderSettings
     captions: CaptionSettings
     transcribe: TranscribeSettings
@@ -242,6 +248,7 @@ _SECTION_TYPES: dict[str, type[Any]] = {
     "end_card": EndCardSettings,
     "check": CheckSettings,
     "audio": AudioSettings,
+    "join": JoinSettings,
     "encoder": EncoderSettings,
     "captions": CaptionSettings,
     "transcribe": TranscribeSettings,
@@ -278,7 +285,7 @@ _NON_NEGATIVE = (
     "card.pop_slide", "reframe.blur_radius", "reframe.blur_fps", "encoder.threads", "captions.outline",
     "captions.shadow", "captions.min_duration", "captions.pause_break", "captions.bottom",
     "transcribe.threads", "end_card.fade", "check.aspect_tolerance", "check.loudness_tolerance",
-    "check.max_start_silence", "check.reading_speed_slack",
+    "check.max_start_silence", "check.reading_speed_slack", "join.crossfade",
 )
 
 
@@ -402,6 +409,8 @@ def _check_values(data: dict[str, Any]) -> None:
         raise ConfigError("end_card.scrim_opacity must be between 0 and 1")
     if not 0.0 <= get("card.shadow_opacity") <= 1.0:
         raise ConfigError("card.shadow_opacity must be between 0 and 1")
+    if get("join.crossfade") > 2.0:
+        raise ConfigError("join.crossfade must be 2 seconds or less (a short fade between clips; 0 = a cut)")
     if not 0.0 < get("captions.min_font_scale") <= 1.0:
         raise ConfigError("captions.min_font_scale must be between 0 and 1")
     if not all(isinstance(name, str) for name in get("privacy.worker_names")):

@@ -3,11 +3,16 @@
 Order: probe -> privacy + card -> (transcribe ->) captions below the card -> loudness -> plan
 -> render -> sidecars. Each stage is its own module; this one only wires them and keeps the temp
 files of one job together (a temp folder, gone when the job ends, whatever happens).
+
+A reply may be made of several clips joined in order (a relay: one worker answers, the other
+adds to it later): each clip is probed, transcribed and loudness-measured on its own, and its
+captions are moved to where it starts in the joined video.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,6 +29,8 @@ from pipeline.video import (
     check_writable,
     decode_audio,
     integrated_loudness,
+    join_parts,
+    make_joined_plan,
     make_plan,
     place_card,
     preflight_warnings,
@@ -38,28 +45,66 @@ CAPTION_GAP_PX = 40  # captions keep this far below the card's bubble
 
 
 @dataclass(frozen=True, slots=True)
+class ClipPart:
+    """One clip of a reply and the stretch of it used, in seconds of the clip."""
+
+    path: Path
+    start: float = 0.0
+    end: float | None = None  # None: to the clip's end
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyJob:
-    """What one reply video is made of."""
+    """What one reply video is made of: `clip` (its `span`), then `more_clips` joined in order."""
 
     clip: Path
     comment: Comment
     output: Path
     captions: str = "none"  # "auto" (transcribe), "none", or a path to SRT/VTT/JSON/ASS
-    span: tuple[float, float] | None = None  # cut of a long recording, seconds
+    span: tuple[float, float] | None = None  # cut of a long recording, seconds; end math.inf: to its end
     show_user: bool | None = None  # None: config's card.show_user
     sidecar: bool = False  # also write OUTPUT.srt and OUTPUT.vtt
     keep_personal_data: bool = False  # True: do not mask personal data on the card
     mask_captions: bool | None = None  # None: config's privacy.mask_captions
     end_card: str | None = None  # help-resources end card: auto | always | never; None: config's end_card.mode
+    more_clips: tuple[ClipPart, ...] = ()  # clips joined after `clip`, in order (a relay reply)
+
+    @classmethod
+    def of_parts(cls, parts: Sequence[ClipPart], comment: Comment, output: Path, **options: Any) -> ReplyJob:
+        """A job of one or more clips, each with its own cut; `options` are the other fields."""
+        if not parts:
+            raise ValueError("a reply needs at least one clip")
+        first = parts[0]
+        whole = first.start <= 0 and first.end is None
+        span = None if whole else (first.start, math.inf if first.end is None else first.end)
+        return cls(clip=first.path, comment=comment, output=output, span=span, more_clips=tuple(parts[1:]),
+                   **options)
+
+    @property
+    def parts(self) -> tuple[ClipPart, ...]:
+        """Every clip of the reply, in order."""
+        first = ClipPart(self.clip) if self.span is None else ClipPart(self.clip, self.span[0], self.span[1])
+        return (first, *self.more_clips)
 
 
 @dataclass(frozen=True, slots=True)
 class ReplyResult:
     output: Path
-    media: MediaInfo
+    media: MediaInfo  # the (first) clip's
     card: CardImage | None
     cues: int = 0
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    duration: float = 0.0  # seconds of the video made
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """A clip of the job as probed, the cut used, and where it starts in the video made."""
+
+    media: MediaInfo
+    span: tuple[float, float] | None  # None: the whole clip
+    start: float = 0.0  # seconds on the output's clock
+    length: float = 0.0  # seconds of it in the output before the next part begins
 
 
 def protect_comment(comment: Comment, settings: Settings, *, keep_personal_data: bool = False
@@ -165,14 +210,19 @@ def make_reply(
     stage = on_stage or (lambda name: None)
     warnings: list[str] = []
     stage("probe")
-    media = probe(job.clip)
+    clips = job.parts
+    medias = [_probe_part(part.path, index, len(clips)) for index, part in enumerate(clips, 1)]
+    media = medias[0]
     avatar = job.comment.avatar
-    check_output_path(job.output, [job.clip] + ([avatar] if avatar else []))
+    check_output_path(job.output, [part.path for part in clips] + ([avatar] if avatar else []))
     check_writable(job.output)
     if avatar is not None and not avatar.is_file():
         raise InputError(f"{avatar}: avatar image not found")
-    span = job.span
+    parts = _place_parts(clips, medias, settings)
+    span = parts[0].span
     duration = (min(span[1], media.duration) - span[0]) if span else media.duration
+    if len(parts) > 1:
+        duration = parts[-1].start + parts[-1].length
 
     with tempfile.TemporaryDirectory(prefix="sossut-job-") as work:
         work_dir = Path(work)
@@ -184,7 +234,7 @@ def make_reply(
         cues: list[Cue] = []
         if job.captions != "none":
             stage("transcribe" if job.captions == "auto" else "captions")
-            cues = _cues(job, media, settings, transcribe or transcriber_for(settings), warnings)
+            cues = _cues(job, parts, settings, transcribe or transcriber_for(settings), warnings)
         ending, notes = end_card_decision(job.end_card or settings.end_card.mode, job.comment.text, cues)
         warnings.extend(notes)
         end_card = None
@@ -203,17 +253,49 @@ def make_reply(
             write_ass(cues, captions_file, settings.captions, (settings.canvas.width, settings.canvas.height),
                       settings.safe_zone, top_limit_px=card_bottom + CAPTION_GAP_PX)
         stage("loudness")
-        loudness = measure_loudness(media, span) if settings.audio.normalize else None
-        plan = make_plan(
-            media, settings, job.output, card=card, captions=captions_file, loudness_lufs=loudness,
-            span=span, threads=threads, end_card=end_card,
-        )
+        if len(parts) == 1:
+            loudness = measure_loudness(media, span) if settings.audio.normalize else None
+            plan = make_plan(
+                media, settings, job.output, card=card, captions=captions_file, loudness_lufs=loudness,
+                span=span, threads=threads, end_card=end_card,
+            )
+        else:  # each clip its own gain, so both voices are equally loud
+            loudness_of = [measure_loudness(p.media, p.span) if settings.audio.normalize else None for p in parts]
+            joined = join_parts(medias, [p.span for p in parts], settings, loudness_of)
+            plan = make_joined_plan(joined, settings, job.output, card=card, captions=captions_file,
+                                    threads=threads, end_card=end_card)
         stage("render")
         render(plan, on_progress=on_progress)
         warnings.extend(preflight_warnings(job.output, settings, cues))
         if job.sidecar:
             _write_sidecars(cues, job.output)
-    return ReplyResult(output=job.output, media=media, card=card, cues=len(cues), warnings=tuple(warnings))
+    return ReplyResult(output=job.output, media=media, card=card, cues=len(cues), warnings=tuple(warnings),
+                       duration=round(plan.output_duration, 3))
+
+
+def _probe_part(path: Path, index: int, count: int) -> MediaInfo:
+    """Probe one clip of the job; with several clips the error says which one it is."""
+    try:
+        return probe(path)
+    except InputError as exc:
+        if count == 1:
+            raise
+        raise InputError(f"clip {index} of {count}: {exc.message}", hint=exc.hint) from None
+
+
+def _place_parts(clips: Sequence[ClipPart], medias: Sequence[MediaInfo], settings: Settings) -> list[_Part]:
+    """Each clip's cut and, for several clips, where it lands in the joined video."""
+    spans: list[tuple[float, float] | None] = []
+    for clip, media in zip(clips, medias):
+        whole = clip.start <= 0 and clip.end is None
+        end = media.duration if clip.end is None or math.isinf(clip.end) else clip.end
+        spans.append(None if whole else (clip.start, end))  # make_plan checks and clamps it
+    if len(clips) == 1:
+        return [_Part(medias[0], spans[0])]
+    timing = join_parts(medias, spans, settings)
+    fade = timing[0].duration - timing[1].start
+    return [_Part(media, span, start=t.start, length=t.duration - (fade if i < len(timing) - 1 else 0.0))
+            for i, (media, span, t) in enumerate(zip(medias, spans, timing))]
 
 
 def end_card_decision(mode: str, comment: str, cues: Sequence[Cue]) -> tuple[bool, list[str]]:
@@ -243,28 +325,46 @@ def end_card_decision(mode: str, comment: str, cues: Sequence[Cue]) -> tuple[boo
                   "(--end-card never leaves it out; check the numbers in config [end_card])"]
 
 
-def _cues(job: ReplyJob, media: MediaInfo, settings: Settings, transcribe: Transcribe,
+def _cues(job: ReplyJob, parts: Sequence[_Part], settings: Settings, transcribe: Transcribe,
           warnings: list[str]) -> list[Cue]:
-    """The captions of the job: transcribed (auto) or read from a file, cut to the span, checked."""
+    """The captions of the job: transcribed (auto) or read from a file, cut to the span, checked.
+
+    Several clips: each is transcribed on its own (cached per clip) and its captions are moved to
+    where it starts in the joined video; a caption file is on the joined video's clock.
+    """
     from pipeline.captions import layout_cues, read_captions, shift_cues
     from pipeline.comments import describe_findings, find_personal_data_in_cues, mask_cues
 
     canvas_w, safe = settings.canvas.width, settings.safe_zone
+    joined = len(parts) > 1
+    media, span = parts[0].media, parts[0].span
     if job.captions == "auto":
-        if not media.has_audio:
-            warnings.append(f"{media.path.name} has no audio track: rendered without captions")
-            return []
-        transcript = transcribe(media)
-        if job.span:
-            transcript = transcript.between(*job.span)
-        cues = layout_cues(transcript, settings.captions, canvas_w, safe)
+        cues = []
+        transcripts: dict[Path, Transcript] = {}  # a clip used twice is transcribed once
+        for part in parts:
+            media, span = part.media, part.span
+            if not media.has_audio:
+                warnings.append(f"{media.path.name} has no audio track: "
+                                + ("its part has no captions" if joined else "rendered without captions"))
+                continue
+            if media.path not in transcripts:
+                transcripts[media.path] = transcribe(media)
+            transcript = transcripts[media.path]
+            if span:
+                transcript = transcript.between(*span)
+            part_cues = layout_cues(transcript, settings.captions, canvas_w, safe)
+            cues += shift_cues(part_cues, -part.start, 0.0, part.length) if joined else part_cues
+        media, span = parts[0].media, parts[0].span
     else:
-        # A caption file is on the clip's clock (for a span: the recording's).
+        # A caption file is on the clip's clock (for a span: the recording's); with several clips
+        # on the joined video's (as --sidecar writes it).
         cues = read_captions(Path(job.captions), settings.captions, canvas_w, safe)
-        if job.span:
-            cues = shift_cues(cues, job.span[0], job.span[0], job.span[1])
+        if span and not joined:
+            cues = shift_cues(cues, span[0], span[0], span[1])
     # Keep every cue inside the video (a cue stretched to its minimum length may pass the end).
-    length = (min(job.span[1], media.duration) - job.span[0]) if job.span else media.duration
+    length = (min(span[1], media.duration) - span[0]) if span else media.duration
+    if joined:
+        length = parts[-1].start + parts[-1].length
     cues = [replace(c, end=min(c.end, length)) for c in cues if c.start < length - 0.05]
     found = find_personal_data_in_cues(cues)
     if found:

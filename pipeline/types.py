@@ -254,6 +254,23 @@ class AudioPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class PartPlan:
+    """One clip of a joined reply: what of it is used and how it is made to match the others.
+
+    Each part is turned upright, tone-mapped and reframed on its own, and gets its own loudness
+    gain (so two voices recorded on two phones are equally loud), before the parts are joined.
+    """
+
+    source: Path
+    media: MediaInfo
+    trim_start: float  # seconds into the clip
+    duration: float  # seconds of the clip used (a whole number of output frames)
+    start: float  # seconds on the output's clock where the part begins (crossfades overlap)
+    tonemap: str | None  # HDR -> SDR operator; None: the clip is SDR
+    audio: AudioPlan
+
+
+@dataclass(frozen=True, slots=True)
 class RenderPlan:
     """Every choice of one render; `render.build_args(plan)` turns it into argv."""
 
@@ -277,6 +294,10 @@ class RenderPlan:
     audio: AudioPlan
     encoder: Encoder = field(default_factory=Encoder)
     end_card: EndCardPlacement | None = None
+    # Several clips joined in order (`source`, `media` are the first's; `duration` the joined
+    # length); empty for a reply made of one clip.
+    parts: tuple[PartPlan, ...] = ()
+    crossfade: float = 0.0  # seconds each join fades over; 0: a straight cut
 
     @property
     def output_duration(self) -> float:

@@ -7,11 +7,12 @@
 - `session`: spans of a long LIVE recording proposed for a manifest.
 """
 
-from pipeline.batch.manifest import COLUMNS, load_manifest
+from pipeline.batch.manifest import COLUMNS, load_manifest, parse_time
 from pipeline.batch.pool import Executor
 from pipeline.batch.run import BatchEvent, BatchOptions, BatchReport, EventKind, default_jobs, run_batch
 from pipeline.batch.session import suggest_session
 from pipeline.batch.worker import ROW_STATUSES, STAGES, RowResult, RowStatus, StageName
 
 __all__ = ["COLUMNS", "ROW_STATUSES", "STAGES", "BatchEvent", "BatchOptions", "BatchReport", "EventKind", "Executor",
-           "RowResult", "RowStatus", "StageName", "default_jobs", "load_manifest", "run_batch", "suggest_session"]
+           "RowResult", "RowStatus", "StageName", "default_jobs", "load_manifest", "parse_time", "run_batch",
+           "suggest_session"]

@@ -2,7 +2,9 @@
 
 A manifest has one row per reply video with the columns `clip, comment, user, avatar, start,
 end, output, captions, show_user, end_card` (only `clip` and `comment` are required; a `notes` column
-and other unknown columns are ignored). CSV may use commas, semicolons or tabs and be UTF-8
+and other unknown columns are ignored). A `clip` cell may name several clips, joined in order into
+one reply, separated by `|` (`sanna.mp4 | mikko.mp4`; in JSON and YAML also a list); a cell that
+names one existing file is that file, `|` or not. CSV may use commas, semicolons or tabs and be UTF-8
 with or without a BOM (Excel "CSV UTF-8") or Windows-1252 (Excel's plain "CSV" in a Finnish
 locale). JSON is a list of objects (or `{"rows": [...]}`); YAML likewise.
 
@@ -32,6 +34,7 @@ from pipeline.types import VIDEO_SUFFIXES
 COLUMNS = ("clip", "comment", "user", "avatar", "start", "end", "output", "captions", "show_user", "end_card")
 REQUIRED = ("clip", "comment")
 CAPTION_MODES = ("auto", "none")
+CLIP_SEPARATOR = " | "  # between the clips of a row joined into one reply
 END_CARD_MODES = ("auto", "always", "never")
 _ALIASES = {"show user": "show_user", "show-user": "show_user", "showuser": "show_user",
             "end card": "end_card", "end-card": "end_card"}
@@ -56,10 +59,21 @@ class ManifestRow:
     show_user: bool | None = None  # None: config's card.show_user
     end_card: str | None = None  # help-resources end card: auto | always | never; None: config's end_card.mode
     output_name: str = ""  # the output relative to the out dir, with "/" (report and resume key)
+    more_clips: tuple[Path, ...] = ()  # clips joined after `clip`, in order (each used whole)
 
     @property
     def has_span(self) -> bool:
         return self.start is not None or self.end is not None
+
+    @property
+    def clips(self) -> tuple[Path, ...]:
+        """Every clip of the row, in order."""
+        return (self.clip, *self.more_clips)
+
+    @property
+    def clip_text(self) -> str:
+        """The clips as the report shows them: "a.mp4 | b.mp4"."""
+        return CLIP_SEPARATOR.join(str(c) for c in self.clips)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +222,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):  # several clips: "clip": ["a.mp4", "b.mp4"]
+        return CLIP_SEPARATOR.join(_text(v) for v in value)
     return str(value).strip()
 
 
@@ -264,12 +280,16 @@ def _check_row(number: int, rec: dict[str, str], base: Path, out_root: Path, def
         return None
     clip_text = rec.get("clip", "")
     clip = None
+    clips: list[Path] = []
     if not clip_text:
         reasons.append("no clip")
     else:
-        clip = _user_path(clip_text, base)
-        if not clip.is_file():
-            reasons.append(f"clip {clip_text} not found" if not clip.exists() else f"clip {clip_text} is not a file")
+        for text in _clip_texts(clip_text, base, reasons):
+            path = _user_path(text, base)
+            clips.append(path)
+            if not path.is_file():
+                reasons.append(f"clip {text} not found" if not path.exists() else f"clip {text} is not a file")
+        clip = clips[0] if clips else None
     comment = rec.get("comment", "")
     if not comment.strip():
         reasons.append("no comment")
@@ -289,6 +309,9 @@ def _check_row(number: int, rec: dict[str, str], base: Path, out_root: Path, def
         reasons.append(f"start {rec['start']} is not before end {rec['end']}")
     if end is not None and start is None and end <= 0:
         reasons.append("end must be after 0")
+    if len(clips) > 1 and (start is not None or end is not None):
+        reasons.append("start and end cut one recording; a row of several clips uses each clip whole "
+                       "(cut them with sossut render --trim, or leave start and end empty)")
     avatar = None
     if rec.get("avatar"):
         avatar = _user_path(rec["avatar"], base)
@@ -314,7 +337,18 @@ def _check_row(number: int, rec: dict[str, str], base: Path, out_root: Path, def
         return None
     return ManifestRow(row=number, clip=clip, comment=comment, output=out_root / output, user=rec.get("user", ""),
                        avatar=avatar, start=start, end=end, captions=captions, show_user=show_user,
-                       output_name=output)
+                       output_name=output, more_clips=tuple(clips[1:]))
+
+
+def _clip_texts(cell: str, base: Path, reasons: list[str]) -> list[str]:
+    """The clips named in a `clip` cell: one, or several separated by `|`."""
+    if "|" not in cell or _user_path(cell, base).is_file():
+        return [cell]
+    texts = [t.strip() for t in cell.split("|")]
+    if not all(texts):
+        reasons.append(f"clip {cell!r}: a clip name is missing between the | signs")
+        return []
+    return texts
 
 
 def _end_card(text: str, default: str | None, reasons: list[str]) -> str | None:
@@ -364,7 +398,8 @@ def _check_outputs(rows: list[ManifestRow], problems: dict[int, list[str]]) -> N
     """Two rows may not write one file; no output may overwrite any row's input."""
     inputs: dict[str, tuple[int, str, Path]] = {}
     for row in rows:
-        for what, path in (("clip", row.clip), ("avatar", row.avatar), ("captions file", _caption_file(row))):
+        named = [("clip", c) for c in row.clips] + [("avatar", row.avatar), ("captions file", _caption_file(row))]
+        for what, path in named:
             if path is not None:
                 inputs.setdefault(path_key(path), (row.row, what, path))
     writers: dict[str, int] = {}

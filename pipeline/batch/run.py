@@ -164,7 +164,7 @@ def run_batch(
         skipped_rows = {r.row for r in skipped}
         to_run = [r for r in manifest.rows if r.row not in skipped_rows]
         results = [RowResult(p.row, "invalid", p.clip, "", error=p.reason) for p in manifest.invalid]
-        results += [RowResult(r.row, "skipped", str(r.clip), r.output_name, error="") for r in skipped]
+        results += [RowResult(r.row, "skipped", r.clip_text, r.output_name, error="") for r in skipped]
         emit(BatchEvent("plan", to_run=len(to_run), skipped=tuple(r.row for r in skipped)))
         setup = WorkerSetup(settings=settings, transcribe_options=speech, threads=threads,
                             transcriber_factory=transcriber_factory or get_transcriber,

@@ -152,4 +152,4 @@ def _lost(task: Task, exc: BaseException) -> TaskResult:
     if isinstance(task, TranscribeTask):
         return TranscribeOutcome(task.clip, None, reason, LOST_HINT)
     row = task.row
-    return RowResult(row.row, "failed", str(row.clip), row.output_name, error=reason, hint=LOST_HINT)
+    return RowResult(row.row, "failed", row.clip_text, row.output_name, error=reason, hint=LOST_HINT)

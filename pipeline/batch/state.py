@@ -142,7 +142,8 @@ def record_row(out_dir: Path, state: dict[str, Any], row: ManifestRow, result: R
 def fingerprints(rows: tuple[ManifestRow, ...], settings: Settings, speech: Any, *,
                  sidecar: bool) -> dict[int, str]:
     """sha256 over everything that makes a row's video, so a changed row is made again."""
-    settings_dict = {k: v for k, v in settings.to_dict().items() if k != "batch"}
+    # [join] only makes rows of several clips: other rows (and states written before it) keep their keys
+    settings_dict = {k: v for k, v in settings.to_dict().items() if k not in ("batch", "join")}
     speech_dict = {k: v for k, v in dataclasses.asdict(speech).items() if k != "threads"}
     common = {"sossut": __version__, "settings": settings_dict, "sidecar": sidecar}
     files: dict[Path, str] = {}
@@ -165,6 +166,8 @@ def fingerprints(rows: tuple[ManifestRow, ...], settings: Settings, speech: Any,
             "speech": speech_dict if row.captions == "auto" else None,
             # only when set: states written before the column existed keep their keys
             **({"end_card": row.end_card} if row.end_card else {}),
+            **({"more_clips": [file_id(c) for c in row.more_clips], "join": settings.to_dict()["join"]}
+               if row.more_clips else {}),
         }
         result[row.row] = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
     return result

@@ -21,7 +21,7 @@ from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeGuard, get_args
 
-from pipeline.batch.manifest import ManifestRow
+from pipeline.batch.manifest import ManifestRow, path_key
 from pipeline.config import Settings
 from pipeline.errors import PipelineError
 from pipeline.types import Comment, Transcript
@@ -245,7 +245,7 @@ def run_row(row: ManifestRow, shared: TranscribeOutcome | None = None,
             worker.emit(WorkerEvent("progress", row.row, label, "render", fraction))
 
     def result(status: RowStatus, **details: Any) -> RowResult:
-        return RowResult(row.row, status, str(row.clip), row.output_name, time.monotonic() - started, **details)
+        return RowResult(row.row, status, row.clip_text, row.output_name, time.monotonic() - started, **details)
 
     try:
         if shared is not None and shared.transcript is None:
@@ -261,7 +261,7 @@ def run_row(row: ManifestRow, shared: TranscribeOutcome | None = None,
 
 def _make(row: ManifestRow, shared: TranscribeOutcome | None, worker: _Worker,
           on_stage: Callable[[str], None], on_progress: Callable[[float], None]) -> tuple[tuple[str, ...], float]:
-    from pipeline.reply import ReplyJob, make_reply
+    from pipeline.reply import ClipPart, ReplyJob, make_reply
     from pipeline.types import MediaInfo
     from pipeline.video import probe
 
@@ -277,16 +277,14 @@ def _make(row: ManifestRow, shared: TranscribeOutcome | None, worker: _Worker,
         span = (start, end)
 
     def transcribe(media: MediaInfo) -> Transcript:
-        if shared is not None and shared.transcript is not None:
+        # the shared transcript is the recording's; a row's other clips are its own
+        if shared is not None and shared.transcript is not None and path_key(media.path) == path_key(shared.clip):
             return shared.transcript
         return worker.transcribe(media.path)
 
     job = ReplyJob(clip=row.clip, comment=Comment(row.comment, row.user, row.avatar), output=row.output,
                    captions=row.captions, span=span, show_user=row.show_user, sidecar=worker.setup.sidecar,
-                   end_card=row.end_card)
+                   end_card=row.end_card, more_clips=tuple(ClipPart(c) for c in row.more_clips))
     result = make_reply(job, worker.setup.settings, transcribe=transcribe, on_stage=on_stage,
                         on_progress=on_progress, threads=worker.setup.threads)
-    duration = result.media.duration
-    if span is not None:
-        duration = min(span[1], duration) - span[0]
-    return result.warnings, round(duration, 3)
+    return result.warnings, result.duration

@@ -166,3 +166,44 @@ def end_card_option(func: click.decorators.FC) -> click.decorators.FC:
     return click.option("--end-card", type=click.Choice(END_CARD_MODES), default=None,
                         help="Help-resources end card: auto (when the comment or the captions are flagged "
                         "for self-harm or a disclosure), always or never (default: config end_card.mode).")(func)
+
+
+Trim = tuple[int, float, float | None]  # clip number (from 1), start, end (None: to the clip's end)
+
+
+def parse_trim(text: str) -> Trim:
+    """`--trim INDEX:START-END`: "2:1.5-4", "1:0:03-0:07,5", "2:3-" (to the end), "1:-10" (from 0).
+
+    The clip is named by its number, never by its file name, so any name is safe; times are
+    seconds (decimal point or comma) or mm:ss, as in a batch manifest.
+
+    Raises:
+        ValueError: not of that shape, a bad time, or an end not after the start.
+    """
+    from pipeline.batch import parse_time
+
+    index_text, sep, times = text.strip().partition(":")
+    if not sep or not index_text.strip().isdigit() or int(index_text) < 1 or "-" not in times:
+        raise ValueError(f"{text!r}: write CLIP:START-END, e.g. 2:1.5-4 (clip 2 from 1.5 s to 4 s), "
+                         "2:1.5- (to its end) or 1:-10 (its first 10 s)")
+    start_text, _, end_text = times.partition("-")
+    start = parse_time(start_text) if start_text.strip() else 0.0
+    end = parse_time(end_text) if end_text.strip() else None
+    if end is not None and end <= start:
+        raise ValueError(f"{text!r}: the end must be after the start")
+    return int(index_text), start, end
+
+
+def check_trims(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Trim, ...]:
+    """`--trim` (repeatable): each parsed; one trim per clip."""
+    trims = []
+    for value in values:
+        try:
+            trims.append(parse_trim(value))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    seen = [t[0] for t in trims]
+    twice = sorted({i for i in seen if seen.count(i) > 1})
+    if twice:
+        raise click.BadParameter(f"clip {twice[0]} is trimmed twice; give one --trim per clip")
+    return tuple(trims)

@@ -11,16 +11,18 @@ import click
 from pipeline.cli.comments import note_answer, worker_option
 from pipeline.cli.main import App, command_options
 from pipeline.cli.options import (
+    Trim,
     check_captions,
     check_configured_language,
     check_output_folder,
+    check_trims,
     end_card_option,
     existing_file,
     output_suffix,
     speech_options,
 )
 from pipeline.config import ASSETS_DIR
-from pipeline.reply import ReplyJob, Transcribe, make_reply, transcriber_for
+from pipeline.reply import ClipPart, ReplyJob, Transcribe, make_reply, transcriber_for
 from pipeline.types import REFRAMES, VIDEO_SUFFIXES, Comment
 from pipeline.video import check_output_path
 
@@ -76,11 +78,14 @@ def _video_output(default: Path | None = None) -> Callable[[click.decorators.FC]
                         callback=output_suffix(VIDEO_SUFFIXES, "the video"), help="The MP4 to write.")
 
 
-def _run(app: App, job: ReplyJob, reframe: str | None, transcribe: Transcribe | None = None) -> None:
+def _run(app: App, job: ReplyJob, reframe: str | None, transcribe: Transcribe | None = None,
+         crossfade: float | None = None) -> None:
     # Before the probe: an output that would overwrite an input or cannot be written is found first.
-    check_output_path(job.output, [job.clip] + ([job.comment.avatar] if job.comment.avatar else []))
+    check_output_path(job.output, [p.path for p in job.parts] + ([job.comment.avatar] if job.comment.avatar else []))
     check_output_folder(job.output)
     settings = app.settings if reframe is None else app.settings.with_values(reframe={"mode": reframe})
+    if crossfade is not None:
+        settings = settings.with_values(join={"crossfade": crossfade})
     on_stage, on_progress = _progress(app)
     result = make_reply(job, settings, transcribe=transcribe, on_stage=on_stage, on_progress=on_progress)
     for warning in result.warnings:
@@ -88,8 +93,18 @@ def _run(app: App, job: ReplyJob, reframe: str | None, transcribe: Transcribe | 
     click.echo(str(result.output))
 
 
+def _clip_parts(clips: tuple[Path, ...], trims: tuple[Trim, ...]) -> list[ClipPart]:
+    """The clips in order, each with its --trim."""
+    cut = {index: (start, end) for index, start, end in trims}
+    for index in cut:
+        if index > len(clips):
+            what = "there is only one clip" if len(clips) == 1 else f"there are {len(clips)} clips"
+            raise click.BadParameter(f"{index}: no such clip ({what})", param_hint="'--trim'")
+    return [ClipPart(clip, *cut.get(index, (0.0, None))) for index, clip in enumerate(clips, 1)]
+
+
 @click.command()
-@click.argument("clip", type=click.Path(path_type=Path))
+@click.argument("clips", metavar="CLIP...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_video_output()
 @_comment_option(required=True)
 @_card_options
@@ -100,27 +115,39 @@ def _run(app: App, job: ReplyJob, reframe: str | None, transcribe: Transcribe | 
               help="Mask personal data spoken in the captions (config privacy.mask_captions).")
 @speech_options
 @_reframe_option
+@click.option("--trim", "trims", metavar="CLIP:START-END", multiple=True, callback=check_trims,
+              help="Use only part of a clip, named by its number: 2:1.5-4 (clip 2 from 1.5 s to 4 s), "
+              "2:1.5- (to its end), 1:-10 (its first 10 s); times in seconds or mm:ss. Repeat for each clip.")
+@click.option("--crossfade", type=click.FloatRange(0, 2), default=None, metavar="SECONDS",
+              help="Fade between joined clips for this long (default: config join.crossfade; 0 = a cut).")
 @end_card_option
 @worker_option
 @command_options
-def render(app: App, clip: Path, output: Path, comment: str, user: str, avatar: Path | None,
+def render(app: App, clips: tuple[Path, ...], output: Path, comment: str, user: str, avatar: Path | None,
            show_user: bool | None, keep_personal_data: bool, captions: str, sidecar: bool,
            mask_captions: bool | None, language: str | None, model: str | None, engine: str | None,
-           vocabulary: Path | None, reframe: str | None, end_card: str | None, worker: str | None) -> None:
-    """Make one reply video from CLIP and a viewer comment.
+           vocabulary: Path | None, reframe: str | None, trims: tuple[Trim, ...], crossfade: float | None,
+           end_card: str | None, worker: str | None) -> None:
+    """Make one reply video from CLIP (or several clips, joined) and a viewer comment.
+
+    Several clips are joined in order into one reply (one answers, the other adds to it): each
+    is made upright, SDR and equally loud on its own; the card stays over the whole video and
+    the captions follow each clip. With several clips, a --captions FILE is on the joined
+    video's clock (as --sidecar writes it).
 
     \b
-    Example:
+    Examples:
       sossut render klippi.mp4 -o vastaus.mp4 --comment "Mikä on huostaanotto?"
+      sossut render sanna.mp4 mikko.mp4 -o vastaus.mp4 --comment "..." --trim 2:0:03-0:41
     """
     if captions == "auto":
         check_configured_language(app.settings, language)
-    job = ReplyJob(clip=clip, comment=Comment(comment, user, avatar), output=output, captions=captions,
-                   show_user=show_user, keep_personal_data=keep_personal_data, sidecar=sidecar,
-                   mask_captions=mask_captions, end_card=end_card)
+    job = ReplyJob.of_parts(_clip_parts(clips, trims), Comment(comment, user, avatar), output, captions=captions,
+                            show_user=show_user, keep_personal_data=keep_personal_data, sidecar=sidecar,
+                            mask_captions=mask_captions, end_card=end_card)
     transcribe = transcriber_for(app.settings, vocabulary_file=vocabulary, language=language, model=model,
                                  engine=engine)
-    _run(app, job, reframe, transcribe)
+    _run(app, job, reframe, transcribe, crossfade)
     note_answer(app, comment, output, worker)  # after a successful render only: _run raises otherwise
 
 

@@ -3,7 +3,8 @@
 The only folder that runs ffmpeg.
 
 - `media`: probe (PyAV) and audio decode; `loudness`: BS.1770 integrated loudness;
-- `plan`: every choice of a render as a `RenderPlan` (pure); `render`: plan -> argv -> ffmpeg;
+- `plan`: every choice of a render as a `RenderPlan` (pure), for one clip or several joined in
+  order (`join_parts`, `make_joined_plan`); `render`: plan -> argv -> ffmpeg;
 - `check`: TikTok's upload rules and ours (`sossut check`, and warnings after a render);
 - `ffmpeg`: which ffmpeg binary, and running it with progress; `lifetime`: it ends when we end.
 """
@@ -11,12 +12,21 @@ The only folder that runs ffmpeg.
 from pipeline.video.check import Check, CheckReport, check_video, interface_frame, preflight_warnings
 from pipeline.video.loudness import integrated_loudness
 from pipeline.video.media import decode_audio, probe
-from pipeline.video.plan import captions_end, card_content, make_plan, place_card
+from pipeline.video.plan import (
+    captions_end,
+    card_content,
+    join_parts,
+    joined_duration,
+    make_joined_plan,
+    make_plan,
+    place_card,
+)
 from pipeline.video.render import check_output_path, check_writable, render
 from pipeline.video.still import render_still
 
 __all__ = [
     "Check", "CheckReport", "captions_end", "card_content", "check_output_path", "check_video", "check_writable",
-    "decode_audio", "integrated_loudness", "interface_frame", "make_plan", "place_card", "preflight_warnings",
+    "decode_audio", "integrated_loudness", "interface_frame", "join_parts", "joined_duration", "make_joined_plan",
+    "make_plan", "place_card", "preflight_warnings",
     "probe", "render", "render_still",
 ]

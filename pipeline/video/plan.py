@@ -2,13 +2,16 @@
 
 Every choice of a render is made here, so it can be tested without ffmpeg: what the card
 says (and whether it shows who wrote the comment), where and when it shows, how the clip is
-reframed, the frame rate, the loudness gain and the encoder settings.
+reframed, the frame rate, the loudness gain and the encoder settings. A reply of several clips
+(`join_parts` -> `make_joined_plan`) makes those choices per clip (rotation, tone mapping, gain)
+and then for the joined video (one frame rate, one card, where each clip starts).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from pipeline.types import (
     Encoder,
     EndCardPlacement,
     MediaInfo,
+    PartPlan,
     RenderPlan,
 )
 
@@ -126,29 +130,12 @@ def make_plan(
     Raises:
         InputError: a span outside the clip or too short.
     """
-    start, end = (0.0, media.duration) if span is None else span
-    if start < 0 or end <= start:
-        raise InputError(f"{media.path.name}: the span {start:.2f}-{end:.2f} s is empty or reversed")
-    if start >= media.duration:
-        raise InputError(
-            f"{media.path.name}: the span starts at {start:.2f} s, after the clip ends ({media.duration:.2f} s)"
-        )
-    end = min(end, media.duration)
-    duration = end - start
-    if duration < _MIN_SECONDS:
-        raise InputError(f"{media.path.name}: the span is too short ({duration:.2f} s)")
-
+    start, duration = _cut(media, span)
     audio_cfg = settings.audio
-    gain = None
-    if media.has_audio and audio_cfg.normalize and loudness_lufs is not None and loudness_lufs > -70:
-        gain = round(max(-30.0, min(30.0, audio_cfg.loudness - loudness_lufs)), 2)
+    gain = _gain(media, settings, loudness_lufs)
     ending = end_card_placement(end_card, settings, duration) if end_card is not None else None
     enc = settings.encoder
-    encoder = Encoder(**{
-        **dataclasses.asdict(enc),
-        "threads": enc.threads if threads is None else threads,
-        "filter_threads": max(1, (threads or enc.threads or cores or os.cpu_count() or 1) // 2),
-    })
+    encoder = _encoder(settings, threads, cores)
     return RenderPlan(
         source=media.path,
         output=output,
@@ -170,6 +157,143 @@ def make_plan(
         audio=AudioPlan(has_source_audio=media.has_audio, gain_db=gain, limit_db=audio_cfg.true_peak),
         encoder=encoder,
         end_card=ending,
+    )
+
+
+def _cut(media: MediaInfo, span: tuple[float, float] | None) -> tuple[float, float]:
+    """(start, duration) of the span of the clip, checked and clamped to the clip."""
+    start, end = (0.0, media.duration) if span is None else span
+    if start < 0 or end <= start:
+        raise InputError(f"{media.path.name}: the span {start:.2f}-{end:.2f} s is empty or reversed")
+    if start >= media.duration:
+        raise InputError(
+            f"{media.path.name}: the span starts at {start:.2f} s, after the clip ends ({media.duration:.2f} s)"
+        )
+    end = min(end, media.duration)
+    duration = end - start
+    if duration < _MIN_SECONDS:
+        raise InputError(f"{media.path.name}: the span is too short ({duration:.2f} s)")
+    return start, duration
+
+
+def _gain(media: MediaInfo, settings: Settings, loudness_lufs: float | None) -> float | None:
+    """dB that bring the measured loudness to the target; None: nothing to normalise."""
+    audio_cfg = settings.audio
+    if media.has_audio and audio_cfg.normalize and loudness_lufs is not None and loudness_lufs > -70:
+        return round(max(-30.0, min(30.0, audio_cfg.loudness - loudness_lufs)), 2)
+    return None
+
+
+def _encoder(settings: Settings, threads: int | None, cores: int | None) -> Encoder:
+    enc = settings.encoder
+    return Encoder(**{
+        **dataclasses.asdict(enc),
+        "threads": enc.threads if threads is None else threads,
+        "filter_threads": max(1, (threads or enc.threads or cores or os.cpu_count() or 1) // 2),
+    })
+
+
+def join_parts(
+    media: Sequence[MediaInfo],
+    spans: Sequence[tuple[float, float] | None],
+    settings: Settings,
+    loudness_lufs: Sequence[float | None] | None = None,
+) -> tuple[PartPlan, ...]:
+    """Where each of several clips goes in the joined video, and how it is matched to the rest.
+
+    The output runs at the highest of the clips' rates (capped at `encoder.max_fps`); each part
+    lasts a whole number of its frames, so the joins fall on frames and the video's length is the
+    sum of the parts, minus `join.crossfade` at each join (shortened for very short parts).
+
+    Args:
+        media: the probed clips, in order.
+        spans: the (start, end) cut of each clip, None for the whole clip.
+        settings: style, loudness and encoder values.
+        loudness_lufs: each part's measured loudness (None: unknown); None: not measured yet.
+
+    Raises:
+        InputError: a span outside its clip or too short (the message names the clip).
+    """
+    if len(spans) != len(media) or (loudness_lufs is not None and len(loudness_lufs) != len(media)):
+        raise ValueError("join_parts: one span and one loudness for each clip")
+    fps = joined_fps(media, settings.encoder.max_fps)
+    cuts = [_cut(m, span) for m, span in zip(media, spans)]
+    durations = [Fraction(max(1, round(d * fps))) / fps for _, d in cuts]  # exact: joins fall on frames
+    fade_s = min(settings.join.crossfade, float(min(durations)) / 2) if len(media) > 1 else 0.0
+    fade = Fraction(round(fade_s * fps)) / fps
+    parts = []
+    at = Fraction(0)
+    for index, (m, (trim_start, _), duration) in enumerate(zip(media, cuts, durations)):
+        lufs = loudness_lufs[index] if loudness_lufs is not None else None
+        parts.append(PartPlan(
+            source=m.path, media=m, trim_start=trim_start, duration=float(duration), start=float(at),
+            tonemap=settings.reframe.tonemap if m.is_hdr else None,
+            audio=AudioPlan(has_source_audio=m.has_audio, gain_db=_gain(m, settings, lufs),
+                            limit_db=settings.audio.true_peak),
+        ))
+        at += duration - fade
+    return tuple(parts)
+
+
+def joined_fps(media: Sequence[MediaInfo], max_fps: int) -> Fraction:
+    """One output rate for clips of different rates: the highest of theirs, capped at `max_fps`."""
+    return max(output_fps(m, max_fps) for m in media)
+
+
+def joined_duration(parts: Sequence[PartPlan]) -> float:
+    """Seconds of the joined video: where the last part ends."""
+    return parts[-1].start + parts[-1].duration if parts else 0.0
+
+
+def make_joined_plan(
+    parts: Sequence[PartPlan],
+    settings: Settings,
+    output: Path,
+    *,
+    card: CardImage | None = None,
+    captions: Path | None = None,
+    threads: int | None = None,
+    cores: int | None = None,
+    end_card: CardImage | None = None,
+) -> RenderPlan:
+    """Every choice of a render that joins several clips (`join_parts`) into one reply.
+
+    One card over the whole video, captions on the joined video's clock, one end card; the
+    arguments mean what they mean for `make_plan`.
+
+    Raises:
+        ValueError: fewer than two parts (one clip is `make_plan`'s).
+    """
+    if len(parts) < 2:
+        raise ValueError("make_joined_plan needs two or more parts; one clip is make_plan's")
+    first = parts[0]
+    duration = joined_duration(parts)
+    fade = round(first.start + first.duration - parts[1].start, 6)
+    ending = end_card_placement(end_card, settings, duration) if end_card is not None else None
+    return RenderPlan(
+        source=first.source,
+        output=output,
+        media=first.media,
+        canvas=(settings.canvas.width, settings.canvas.height),
+        fps=joined_fps([p.media for p in parts], settings.encoder.max_fps),
+        duration=duration,
+        trim_start=0.0,
+        reframe=settings.reframe.mode,  # type: ignore[arg-type]
+        background=settings.reframe.background,
+        blur_fraction=settings.reframe.blur_fraction,
+        blur_radius=settings.reframe.blur_radius,
+        blur_fps=settings.reframe.blur_fps,
+        blur_brightness=settings.reframe.blur_brightness,
+        tonemap=None,  # each part's own
+        card=_card_before(place_card(card, settings, duration), ending) if card is not None else None,
+        captions=captions,
+        fonts_dir=FONTS_DIR,
+        audio=AudioPlan(has_source_audio=any(p.audio.has_source_audio for p in parts), gain_db=None,
+                        limit_db=settings.audio.true_peak),
+        encoder=_encoder(settings, threads, cores),
+        end_card=ending,
+        parts=tuple(parts),
+        crossfade=max(0.0, fade),
     )
 
 

@@ -8,11 +8,12 @@ filtergraph: the card is an `-i` input, the captions are copied to the fixed nam
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import ffmpeg as ffmpeg_python
 
 from pipeline.errors import OutputError, RenderError
 from pipeline.files import atomic_path, remove_stale_partials
-from pipeline.types import VIDEO_SUFFIXES, RenderPlan
+from pipeline.types import VIDEO_SUFFIXES, PartPlan, RenderPlan
 from pipeline.video.ffmpeg import ffmpeg_path, run_ffmpeg
 
 log = logging.getLogger(__name__)
@@ -147,8 +148,19 @@ def _audio_chain(plan: RenderPlan, src: Any) -> Any:
     a = src.audio
     if plan.audio.gain_db is not None:
         a = a.filter("volume", f"{plan.audio.gain_db}dB")
-        limit = 10 ** (plan.audio.limit_db / 20)
-        a = a.filter("alimiter", limit=round(limit, 4), level="disabled", attack=5, release=50)
+        a = _limiter(plan, a)
+    return _audio_end(plan, a)
+
+
+def _limiter(plan: RenderPlan, a: Any) -> Any:
+    """The true-peak ceiling after a loudness gain."""
+    limit = 10 ** (plan.audio.limit_db / 20)
+    return a.filter("alimiter", limit=round(limit, 4), level="disabled", attack=5, release=50)
+
+
+def _audio_end(plan: RenderPlan, a: Any) -> Any:
+    """The sound's ending: cut under an appended end card, then the output rate and padding."""
+    rate = plan.encoder.audio_rate
     if plan.end_card is not None and plan.end_card.style == "card":
         # The clip's sound ends with the clip (a cut must not play the next reply's first words
         # under the card); a short fade avoids a click. Silence (apad) runs under the card.
@@ -159,18 +171,116 @@ def _audio_chain(plan: RenderPlan, src: Any) -> Any:
     return a.filter("aresample", rate).filter("apad")
 
 
+def _part_input(part: PartPlan) -> Any:
+    input_opts: dict[str, Any] = {}
+    if part.trim_start > 0:
+        input_opts["ss"] = f"{part.trim_start:.3f}"
+    input_opts["t"] = f"{part.duration + 0.5:.3f}"
+    return ffmpeg_python.input(str(part.source.resolve()), **input_opts)
+
+
+def _part_video(plan: RenderPlan, part: PartPlan) -> Any:
+    """One clip of a joined reply made upright, SDR, reframed to the canvas at the output rate,
+    exactly `part.duration` long from 0."""
+    own = dataclasses.replace(plan, source=part.source, media=part.media, tonemap=part.tonemap,
+                              duration=part.duration, trim_start=part.trim_start, parts=())
+    # A clip whose last frame comes early is held (tpad) so every part is as long as planned;
+    # one pixel format for all, as concat and xfade need.
+    return (
+        video_chain(own, _part_input(part))
+        .filter("tpad", stop_mode="clone", stop_duration=1)
+        .filter("trim", duration=f"{part.duration:.6f}")
+        .filter("setpts", "PTS-STARTPTS")
+        .filter("format", plan.encoder.pix_fmt)
+    )
+
+
+def _part_audio(plan: RenderPlan, part: PartPlan, silence: Iterator[Any]) -> Any:
+    """One clip's sound with its own loudness gain (or silence), exactly `part.duration` long."""
+    rate = plan.encoder.audio_rate
+    if part.audio.has_source_audio:
+        a = _part_input(part).audio
+        if part.audio.gain_db is not None:
+            a = a.filter("volume", f"{part.audio.gain_db}dB")
+    else:  # a clip without sound gets silence of its length
+        a = next(silence)
+    return (
+        a.filter("aresample", rate)
+        .filter("aformat", sample_fmts="fltp", sample_rates=rate, channel_layouts="stereo")
+        .filter("apad")
+        .filter("atrim", duration=f"{part.duration:.6f}")
+        .filter("asetpts", "PTS-STARTPTS")
+    )
+
+
+def _fan_out(keys: list[Hashable], make: Callable[[int], Any], split: str) -> list[Any]:
+    """One stream for each key, made by `make(index of the key's first use)`.
+
+    ffmpeg-python merges nodes with equal inputs and arguments (the same cut of a clip twice,
+    two silences of one length), and a merged node may feed one filter only: equal keys share
+    one chain, split into copies.
+    """
+    uses = {key: keys.count(key) for key in keys}
+    made: dict[Hashable, Iterator[Any]] = {}
+    out = []
+    for index, key in enumerate(keys):
+        if key not in made:
+            stream = make(index)
+            copies = uses[key]
+            if copies > 1:
+                node = stream.filter_multi_output(split, copies)
+                made[key] = iter([node[i] for i in range(copies)])
+            else:
+                made[key] = iter([stream])
+        out.append(next(made[key]))
+    return out
+
+
+def _joined_streams(plan: RenderPlan) -> tuple[Any, Any]:
+    """Several clips, each made on its own, joined in order: a cut (concat) or a crossfade."""
+    parts = plan.parts
+    cut_keys: list[Hashable] = [(p.source, p.trim_start, p.duration) for p in parts]
+    videos = _fan_out(cut_keys, lambda i: _part_video(plan, parts[i]), "split")
+    sound_keys: list[Hashable] = [key if p.audio.has_source_audio else ("silence", p.duration)
+                                  for key, p in zip(cut_keys, parts)]
+    silent = len({k for k, p in zip(sound_keys, parts) if not p.audio.has_source_audio})
+    rate = plan.encoder.audio_rate
+    silence: Iterator[Any] = iter(())
+    if silent:
+        source = ffmpeg_python.input(f"anullsrc=r={rate}:cl=stereo", f="lavfi").audio
+        silence = iter(_fan_out(["silence"] * silent, lambda i: source, "asplit"))
+    audios = _fan_out(sound_keys, lambda i: _part_audio(plan, parts[i], silence), "asplit")
+    if plan.crossfade > 0:
+        v, a = videos[0], audios[0]
+        for part, pv, pa in zip(parts[1:], videos[1:], audios[1:]):
+            v = ffmpeg_python.filter([v, pv], "xfade", transition="fade", duration=f"{plan.crossfade:.6f}",
+                                     offset=f"{part.start:.6f}")
+            a = ffmpeg_python.filter([a, pa], "acrossfade", d=f"{plan.crossfade:.6f}")
+    else:
+        joined = ffmpeg_python.concat(*[s for pair in zip(videos, audios) for s in pair], v=1, a=1).node
+        v, a = joined[0], joined[1]
+    if any(p.audio.gain_db is not None for p in parts):
+        a = _limiter(plan, a)
+    return v, _audio_end(plan, a)
+
+
 def build_args(plan: RenderPlan, output: Path, *, ffmpeg: str = "ffmpeg") -> list[str]:
     """The full ffmpeg argv for a plan, writing to `output` (the temp file).
 
-    Runs in a work folder holding `captions.ass` and `fonts/` when the plan has captions.
+    Runs in a work folder holding `captions.ass` and `fonts/` when the plan has captions. A plan
+    of several clips (`plan.parts`) reads each as its own input and joins them in the graph.
     """
-    input_opts: dict[str, Any] = {}
-    if plan.trim_start > 0:
-        input_opts["ss"] = f"{plan.trim_start:.3f}"
-    input_opts["t"] = f"{plan.duration + 0.5:.3f}"
-    # Absolute paths: ffmpeg runs with the work folder as its cwd.
-    src = ffmpeg_python.input(str(plan.source.resolve()), **input_opts)
-    v = video_chain(plan, src)
+    if plan.parts:
+        v, a = _joined_streams(plan)
+    else:
+        input_opts: dict[str, Any] = {}
+        if plan.trim_start > 0:
+            input_opts["ss"] = f"{plan.trim_start:.3f}"
+        input_opts["t"] = f"{plan.duration + 0.5:.3f}"
+        # Absolute paths: ffmpeg runs with the work folder as its cwd.
+        src = ffmpeg_python.input(str(plan.source.resolve()), **input_opts)
+        v = video_chain(plan, src)
+        a = _audio_chain(plan, src)
     if plan.end_card is not None and plan.end_card.style == "card":
         v = _hold_last_frame(plan, v)  # before the comment card: it fades out as the end card comes
     if plan.card is not None:
@@ -183,7 +293,6 @@ def build_args(plan: RenderPlan, output: Path, *, ffmpeg: str = "ffmpeg") -> lis
     v = v.filter("format", plan.encoder.pix_fmt).filter(
         "setparams", color_primaries="bt709", color_trc="bt709", colorspace="bt709", range="tv"
     )
-    a = _audio_chain(plan, src)
     enc = plan.encoder
     out_opts: dict[str, Any] = {
         "vcodec": enc.codec,
@@ -263,7 +372,8 @@ def render(plan: RenderPlan, *, on_progress: Callable[[float], None] | None = No
         RenderError: ffmpeg failed.
     """
     output = plan.output
-    check_output_path(output, [plan.source] + ([plan.card.image.path] if plan.card else [])
+    check_output_path(output, [p.source for p in plan.parts] + [plan.source]
+                      + ([plan.card.image.path] if plan.card else [])
                       + ([plan.end_card.image.path] if plan.end_card else []))
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -279,9 +389,14 @@ def render(plan: RenderPlan, *, on_progress: Callable[[float], None] | None = No
                 os.symlink(plan.fonts_dir, work_dir / FONTS_NAME, target_is_directory=True)
             argv = build_args(plan, tmp, ffmpeg=ffmpeg_path())
             stderr = run_ffmpeg(argv, duration=plan.output_duration, on_progress=on_progress, cwd=work_dir,
-                                what=f"rendering {plan.source.name}")
+                                what=f"rendering {_sources(plan)}")
         _check_result(plan, tmp, stderr, argv)
     return output
+
+
+def _sources(plan: RenderPlan) -> str:
+    """The clip's name, or the joined clips' names ("a.mp4 + b.mp4"), for messages."""
+    return " + ".join(p.source.name for p in plan.parts) if plan.parts else plan.source.name
 
 
 def _check_result(plan: RenderPlan, tmp: Path, stderr: str, argv: list[str]) -> None:
@@ -296,12 +411,12 @@ def _check_result(plan: RenderPlan, tmp: Path, stderr: str, argv: list[str]) -> 
             else:
                 got = (container.duration or 0) / 1e6
     except Exception as exc:  # any failure to read our own output is a render failure
-        raise RenderError(f"rendering {plan.source.name} gave an unreadable file ({exc})", argv=argv,
+        raise RenderError(f"rendering {_sources(plan)} gave an unreadable file ({exc})", argv=argv,
                           stderr=stderr) from None
     if got < plan.output_duration - 0.25:
         truncated = any(s in stderr for s in ("partial file", "Invalid data", "corrupt", "error while decoding"))
         raise RenderError(
-            f"{plan.source.name}: the video ends at {got:.2f} s instead of {plan.output_duration:.2f} s"
+            f"{_sources(plan)}: the video ends at {got:.2f} s instead of {plan.output_duration:.2f} s"
             + (" (the clip is truncated or damaged)" if truncated else ""),
             hint="copy the clip again from the phone" if truncated else "run with --debug to see ffmpeg's messages",
             argv=argv,

@@ -90,7 +90,7 @@ def stages(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     def make_reply(job: Any, settings: Any, *, transcribe: Any, **kw: Any) -> Any:
         media = SimpleNamespace(path=job.clip, duration=60.0)
         seen["made"][job.output.name] = transcribe(media) if job.captions == "auto" else None
-        return SimpleNamespace(warnings=(), media=media)
+        return SimpleNamespace(warnings=(), media=media, duration=60.0)
 
     monkeypatch.setattr("pipeline.speech.transcribe_file", transcribe_file)
     monkeypatch.setattr("pipeline.reply.make_reply", make_reply)
