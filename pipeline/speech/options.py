@@ -63,3 +63,8 @@ class Transcriber(Protocol):
             TranscribeError: the engine failed.
         """
         ...
+
+
+# Loads a model for some options; batch workers and the child process of one render call it.
+# A module-level function, so it can be pickled by name.
+TranscriberFactory = Callable[[TranscribeOptions], Transcriber]
