@@ -70,10 +70,12 @@ def transcribe_file_in_child(
         InputError: the clip cannot be read or has no audio.
         TranscribeError: the engine or model failed, or the child process died.
     """
-    job = (path, options, cache, on_progress is not None, transcriber_factory,
-           logging.getLogger().getEffectiveLevel())
+    # The child sends the records this process would show: its own and the engines' loggers.
+    log_level = min(logging.getLogger().getEffectiveLevel(), logging.getLogger("pipeline").getEffectiveLevel())
+    job = (path, options, cache, on_progress is not None, transcriber_factory, log_level)
     child = subprocess.Popen([sys.executable, "-c", BOOTSTRAP], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert child.stdin is not None and child.stdout is not None
+    log.debug("transcribing %s in process %d", path.name, child.pid)
     try:
         with child.stdin:
             pickle.dump(sys.path, child.stdin)
@@ -89,7 +91,9 @@ def transcribe_file_in_child(
                     hint="see the messages above; it may have run out of memory (try closing other programs)",
                 ) from None
             if kind == "log":
-                logging.getLogger(value.name).handle(value)
+                logger = logging.getLogger(value.name)
+                if logger.isEnabledFor(value.levelno):
+                    logger.handle(value)
             elif kind == "progress":
                 if on_progress:
                     on_progress(value)
