@@ -4,7 +4,8 @@ Sections (all by default; `--only render,transcribe,...` to pick):
   render      bare ffmpeg scale+pad+encode of a 30 s 1920x1080 clip (the floor) vs
               `sossut render --captions none` (blur reframe + card), same preset/crf; ratio, peak RSS.
   transcribe  Whisper base int8, 2 threads, on ~60 s of Finnish speech: real-time factor; and
-              `sossut render --captions auto` of a 60 s 1080p clip as a fraction of its length.
+              `sossut render --captions auto` of a 60 s 1080p clip as a fraction of its length,
+              and its peak RSS (target <= 600 MB: the model is gone before the encode).
   batch       8 short clips with --jobs 1 and --jobs 2; 6 spans of one 5-minute recording vs
               the same spans as 6 separate clips.
   studio      `sossut studio`: start to first page, card and preview-still round trips, and

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Settings
 from pipeline.errors import InputError
@@ -37,6 +37,9 @@ from pipeline.video import (
     probe,
     render,
 )
+
+if TYPE_CHECKING:
+    from pipeline.speech import TranscriberFactory
 
 log = logging.getLogger(__name__)
 
@@ -166,20 +169,27 @@ def measure_loudness(media: MediaInfo, span: tuple[float, float] | None) -> floa
 Transcribe = Callable[[MediaInfo], Transcript]
 
 
-def transcriber_for(settings: Settings, *, vocabulary_file: Path | None = None, **overrides: Any) -> Transcribe:
+def transcriber_for(settings: Settings, *, vocabulary_file: Path | None = None,
+                    transcriber_factory: TranscriberFactory | None = None, **overrides: Any) -> Transcribe:
     """A `transcribe` callable for `make_reply`: the whole clip's transcript, cached by content.
+
+    Each call runs the model in a child process that has ended when the call returns, so the
+    render that follows encodes without the model in memory. (Batch workers keep one loaded
+    model for all their rows instead.)
 
     Args:
         settings: the [transcribe] section gives the defaults.
         vocabulary_file: extra domain terms (`--vocabulary FILE`).
+        transcriber_factory: TranscribeOptions -> Transcriber, run in the child; default
+            `pipeline.speech.get_transcriber`. A module-level function (it is pickled by name).
         **overrides: `engine`, `model`, `language` from the command line (None: not given).
     """
-    from pipeline.speech import get_transcriber, options_from_settings, transcribe_file
+    from pipeline.speech import options_from_settings, transcribe_file_in_child
 
     options = options_from_settings(settings.transcribe, vocabulary_file=vocabulary_file, **overrides)
 
     def run(media: MediaInfo) -> Transcript:
-        return transcribe_file(media.path, options, transcriber=get_transcriber(options))
+        return transcribe_file_in_child(media.path, options, transcriber_factory=transcriber_factory)
 
     return run
 

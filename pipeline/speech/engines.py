@@ -1,4 +1,4 @@
-"""The speech engines behind `pipeline.speech.transcribe.Transcriber`: faster-whisper and openai-whisper.
+"""The speech engines behind `pipeline.speech.options.Transcriber`: faster-whisper and openai-whisper.
 
 The only module that imports a speech engine (faster-whisper here, openai-whisper and torch
 lazily inside their adapter). Each adapter takes 16 kHz mono float32 audio and
@@ -21,7 +21,8 @@ import numpy as np
 from pipeline.errors import TranscribeError
 from pipeline.speech import weights
 from pipeline.speech.hallucinations import SegmentStats, drop_non_speech
-from pipeline.speech.transcribe import SAMPLE_RATE, Progress, TranscribeOptions, vocabulary_prompt
+from pipeline.speech.options import SAMPLE_RATE, Progress, TranscribeOptions
+from pipeline.speech.vocabulary import vocabulary_prompt
 from pipeline.types import Segment, Transcript, Word
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ _OFFLINE_VALUES = ("1", "true", "yes", "on")
 
 
 class EngineTranscriber:
-    """Shared shape of the two adapters: build our Transcript from engine segments."""
+    """Shared shape of the two adapters (each a `Transcriber`): build our Transcript from engine segments."""
 
     engine = ""
 

@@ -1,13 +1,13 @@
 """Speech to text: a clip or 16 kHz mono audio + `TranscribeOptions` -> `Transcript`.
 
-Two engines sit behind one `Transcriber` protocol: faster-whisper (default; CTranslate2, int8
-on CPU, the embedded "base" model) and openai-whisper (optional extra). Their adapters live in
-`pipeline/transcribe_engines.py`, the only module that imports a speech engine; engine objects
-never leave it.
+Two engines sit behind one `Transcriber` protocol (`pipeline.speech.options`): faster-whisper
+(default; CTranslate2, int8 on CPU, the embedded "base" model) and openai-whisper (optional
+extra). Their adapters live in `pipeline.speech.engines`, the only module that imports a speech
+engine; engine objects never leave it.
 
 - `transcribe_file(path, options)`: decode the clip once, then return a cached transcript or
   run the engine and cache the result (keyed by the decoded audio, model and options).
-- `get_transcriber(options)`: load a model once and reuse it for many clips.
+- `get_transcriber(options)`: load a model once and reuse it for many clips (batch workers).
 - Segments that are not speech (Whisper's well-known hallucinations on silence, such as
   "Kiitos katsomisesta") are dropped by `pipeline.speech.hallucinations`.
 """
@@ -18,100 +18,24 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from pipeline.config import CONFIG_DIR, TranscribeSettings
-from pipeline.errors import InputError, TranscribeError
+from pipeline.config import TranscribeSettings
+from pipeline.errors import TranscribeError
 from pipeline.speech import weights
+from pipeline.speech.options import ENGINES, SAMPLE_RATE, Progress, TranscribeOptions, Transcriber
+from pipeline.speech.vocabulary import DEFAULT_VOCABULARY, read_vocabulary
 from pipeline.types import Transcript
 from pipeline.video import decode_audio
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
-ENGINES = ("faster-whisper", "openai-whisper")
-DEFAULT_VOCABULARY = CONFIG_DIR / "vocabulary.txt"
 # Bump when the engines' output handling or the filter changes, so old cache entries are ignored.
 _CACHE_VERSION = 1
-# Finnish runs ~2.3 characters a Whisper token; 450 characters stay under the 223-token prompt.
-PROMPT_MAX_CHARS = 450
-
-Progress = Callable[[float], None]
-
-
-@dataclass(frozen=True, slots=True)
-class TranscribeOptions:
-    """How to transcribe: engine, model and decoding choices.
-
-    `language` is an ISO code ("fi") or None to detect it ("auto" and "" become None).
-    `vocabulary` holds domain terms given to the engine as a prompt.
-    """
-
-    engine: str = "faster-whisper"
-    model: str = weights.BASE_MODEL_NAME
-    language: str | None = "fi"
-    vocabulary: tuple[str, ...] = ()
-    compute_type: str = "int8"
-    threads: int = 2
-    beam_size: int = 5
-    vad_filter: bool = True
-
-    def __post_init__(self) -> None:
-        language = (self.language or "").strip().lower()
-        object.__setattr__(self, "language", None if language in ("", "auto") else language)
-        object.__setattr__(self, "vocabulary", tuple(self.vocabulary))
-
-
-class Transcriber(Protocol):
-    """A loaded speech model. Load once with `get_transcriber`, call for many clips."""
-
-    def transcribe(self, audio: np.ndarray, options: TranscribeOptions) -> Transcript: ...
-
-
-def read_vocabulary(path: Path) -> list[str]:
-    """Terms of a vocabulary file: one a line, `#` starts a comment, blank lines skipped.
-
-    Raises:
-        InputError: the file cannot be read.
-    """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"cannot read vocabulary file {path}: {getattr(exc, 'strerror', None) or exc}",
-            hint="give a UTF-8 text file with one term a line",
-        ) from None
-    terms = (line.split("#", 1)[0].strip() for line in text.splitlines())
-    return [t for t in terms if t]
-
-
-def vocabulary_prompt(terms: Iterable[str], max_chars: int = PROMPT_MAX_CHARS) -> str | None:
-    """The prompt that primes the engine with domain terms: "term, term, term".
-
-    A plain comma list, no sentence around it and no final full stop: on the fixtures a
-    sentence ("Puhumme lastensuojelusta: ...") or a trailing "." made the base model slower
-    (temperature fallbacks) and less accurate. Terms are kept in order (a user's file first)
-    until `max_chars`, which keeps the prompt within Whisper's 223 prompt tokens.
-    """
-    kept: list[str] = []
-    seen: set[str] = set()
-    length = 0
-    for term in terms:
-        term = " ".join(term.split())
-        if not term or term.lower() in seen:
-            continue
-        if length + len(term) + 2 > max_chars:
-            break
-        kept.append(term)
-        seen.add(term.lower())
-        length += len(term) + 2
-    return ", ".join(kept) or None
 
 
 def options_from_settings(
@@ -221,12 +145,7 @@ def transcribe_file(
             return cached
     started = time.monotonic()
     transcriber = transcriber or get_transcriber(options)
-    from pipeline.speech.engines import EngineTranscriber
-
-    if isinstance(transcriber, EngineTranscriber):
-        transcript = transcriber.transcribe(audio, options, on_progress=on_progress)
-    else:
-        transcript = transcriber.transcribe(audio, options)
+    transcript = transcriber.transcribe(audio, options, on_progress=on_progress)
     log.info(
         "transcribed %s: %d words in %.1fs", path.name, len(transcript.words), time.monotonic() - started
     )

@@ -13,7 +13,7 @@ to load, plus a short identity string used in transcript cache keys.
 - `network_reachable()`: a quick TCP probe, so a model download is only tried when it can work
   (no hanging on a machine without internet).
 
-No speech engine is imported here; `pipeline/transcribe.py` loads the files.
+No speech engine is imported here; `pipeline.speech.engines` loads the files.
 """
 
 from __future__ import annotations

@@ -190,7 +190,7 @@ def fake_words(audio_seconds: float) -> Transcript:
 
 
 class CountingTranscriber:
-    def transcribe(self, audio: np.ndarray, options: Any) -> Transcript:
+    def transcribe(self, audio: np.ndarray, options: Any, *, on_progress: Any = None) -> Transcript:
         _log(f"transcribe {len(audio) / 16000:.1f}")
         return fake_words(len(audio) / 16000)
 

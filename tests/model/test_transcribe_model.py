@@ -23,14 +23,8 @@ import pytest
 
 from pipeline.config import load_settings
 from pipeline.speech import weights as model_store
-from pipeline.speech.transcribe import (
-    TranscribeOptions,
-    Transcriber,
-    get_transcriber,
-    load_audio,
-    options_from_settings,
-    transcribe_file,
-)
+from pipeline.speech.options import TranscribeOptions, Transcriber
+from pipeline.speech.transcribe import get_transcriber, load_audio, options_from_settings, transcribe_file
 from pipeline.types import Transcript
 
 pytestmark = pytest.mark.model
@@ -241,9 +235,9 @@ def test_transcribe_file_caches_the_real_result(
     calls = []
 
     class Counting:
-        def transcribe(self, audio: Any, options: TranscribeOptions) -> Transcript:
+        def transcribe(self, audio: Any, options: TranscribeOptions, *, on_progress: Any = None) -> Transcript:
             calls.append(1)
-            return base_model.transcribe(audio, options)
+            return base_model.transcribe(audio, options, on_progress=on_progress)
 
     clip = SPOKEN[0].path
     first = transcribe_file(clip, default_options, transcriber=Counting())

@@ -1,4 +1,4 @@
-"""transcribe.py without a model: options, vocabulary prompt, audio decoding, transcript cache."""
+"""The speech stage without a model: options, vocabulary prompt, audio decoding, transcript cache."""
 
 from __future__ import annotations
 
@@ -13,16 +13,10 @@ import pytest
 
 from pipeline.config import load_settings
 from pipeline.errors import InputError
-from pipeline.speech import transcribe
-from pipeline.speech.transcribe import (
-    TranscribeOptions,
-    load_audio,
-    options_from_settings,
-    read_vocabulary,
-    transcribe_file,
-    transcript_cache_path,
-    vocabulary_prompt,
-)
+from pipeline.speech import transcribe, vocabulary
+from pipeline.speech.options import Progress, TranscribeOptions
+from pipeline.speech.transcribe import load_audio, options_from_settings, transcribe_file, transcript_cache_path
+from pipeline.speech.vocabulary import read_vocabulary, vocabulary_prompt
 from pipeline.types import Segment, Transcript, Word
 
 
@@ -54,7 +48,9 @@ class CountingTranscriber:
     def __init__(self) -> None:
         self.calls = 0
 
-    def transcribe(self, audio: np.ndarray, options: TranscribeOptions) -> Transcript:
+    def transcribe(
+        self, audio: np.ndarray, options: TranscribeOptions, *, on_progress: Progress | None = None
+    ) -> Transcript:
         self.calls += 1
         words = (Word("Hei", 0.1, 0.4, 0.9), Word("kaikki!", 0.5, 0.9, 0.8))
         return Transcript(
@@ -121,7 +117,7 @@ def test_missing_vocabulary_file_is_input_error(tmp_path: Path) -> None:
 
 
 def test_builtin_vocabulary_file_is_clean() -> None:
-    terms = read_vocabulary(transcribe.DEFAULT_VOCABULARY)
+    terms = read_vocabulary(vocabulary.DEFAULT_VOCABULARY)
     assert len(terms) == len(set(terms)) >= 16
     assert all(t == t.strip() and "#" not in t for t in terms)
     # The whole built-in list fits in the prompt.
@@ -147,7 +143,7 @@ def test_prompt_keeps_first_terms_within_limit() -> None:
     prompt = vocabulary_prompt(terms, max_chars=100)
     assert prompt is not None and len(prompt) <= 100
     assert prompt.startswith("sana000, sana001")
-    assert len(vocabulary_prompt(terms) or "") <= transcribe.PROMPT_MAX_CHARS
+    assert len(vocabulary_prompt(terms) or "") <= vocabulary.PROMPT_MAX_CHARS
 
 
 # --- audio -----------------------------------------------------------------------------------

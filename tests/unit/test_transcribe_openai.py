@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.errors import TranscribeError
 from pipeline.speech import weights as model_store
-from pipeline.speech.transcribe import TranscribeOptions
+from pipeline.speech.options import TranscribeOptions
 from pipeline.types import Transcript
 from tests.conftest import without_hanging
 
