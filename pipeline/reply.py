@@ -39,6 +39,7 @@ from pipeline.video import (
 )
 
 if TYPE_CHECKING:
+    from pipeline.comments import MaskOptions
     from pipeline.speech import TranscriberFactory
 
 log = logging.getLogger(__name__)
@@ -122,18 +123,20 @@ def protect_comment(comment: Comment, settings: Settings, *, keep_personal_data:
         clean_display_text,
         describe_findings,
         describe_flags,
+        mask_options,
         mask_personal_data,
         needs_personal_response,
     )
 
+    options = mask_options(settings.privacy)
     warnings: list[str] = []
     text = clean_display_text(comment.text, keep_newlines=True)
     keep = keep_personal_data or not settings.privacy.mask_personal_data
-    masked = mask_personal_data(text, keep_personal_data=keep)
+    masked = mask_personal_data(text, keep_personal_data=keep, options=options)
     if masked.findings:
         verb = "kept (--keep-personal-data)" if keep else "masked on the card"
         warnings.append(f"personal data in the comment {verb}: {describe_findings(masked.findings)}")
-    flags = [f for f in check_comment(text) if f.category != "personal_data"]
+    flags = [f for f in check_comment(text, options=options) if f.category != "personal_data"]
     if flags:
         warnings.append(f"the comment is flagged: {describe_flags(flags)}")
         if needs_personal_response(flags):
@@ -245,7 +248,10 @@ def make_reply(
         if job.captions != "none":
             stage("transcribe" if job.captions == "auto" else "captions")
             cues = _cues(job, parts, settings, transcribe or transcriber_for(settings), warnings)
-        ending, notes = end_card_decision(job.end_card or settings.end_card.mode, job.comment.text, cues)
+        from pipeline.comments import mask_options
+
+        ending, notes = end_card_decision(job.end_card or settings.end_card.mode, job.comment.text, cues,
+                                          mask_options(settings.privacy))
         warnings.extend(notes)
         end_card = None
         if ending:
@@ -308,7 +314,8 @@ def _place_parts(clips: Sequence[ClipPart], medias: Sequence[MediaInfo], setting
             for i, (media, span, t) in enumerate(zip(medias, spans, timing))]
 
 
-def end_card_decision(mode: str, comment: str, cues: Sequence[Cue]) -> tuple[bool, list[str]]:
+def end_card_decision(mode: str, comment: str, cues: Sequence[Cue],
+                      options: MaskOptions | None = None) -> tuple[bool, list[str]]:
     """Whether the video ends with the help-resources card, and the warnings that say why.
 
     Args:
@@ -316,6 +323,7 @@ def end_card_decision(mode: str, comment: str, cues: Sequence[Cue]) -> tuple[boo
             self-harm or a disclosure (a reported or "what if" flag counts too: help is never amiss).
         comment: the viewer comment as given.
         cues: the captions going into the video (what is said aloud).
+        options: the config's [privacy] choices (`mask_options`), for masking before matching.
     """
     if mode == "always":
         return True, []
@@ -323,7 +331,8 @@ def end_card_decision(mode: str, comment: str, cues: Sequence[Cue]) -> tuple[boo
 
     where = []
     for what, text in (("the comment", comment), ("the captions", " ".join(c.text for c in cues))):
-        flags = [f for f in check_comment(text) if f.category in PERSONAL_RESPONSE] if text.strip() else []
+        flags = ([f for f in check_comment(text, options=options) if f.category in PERSONAL_RESPONSE]
+                 if text.strip() else [])
         if flags:
             where.append(f"{what} ({describe_flags(flags)})")
     if not where:
@@ -343,7 +352,9 @@ def _cues(job: ReplyJob, parts: Sequence[_Part], settings: Settings, transcribe:
     where it starts in the joined video; a caption file is on the joined video's clock.
     """
     from pipeline.captions import layout_cues, read_captions, shift_cues
-    from pipeline.comments import describe_findings, find_personal_data_in_cues, mask_cues
+    from pipeline.comments import describe_findings, find_personal_data_in_cues, mask_cues, mask_options
+
+    options = mask_options(settings.privacy)
 
     canvas_w, safe = settings.canvas.width, settings.safe_zone
     joined = len(parts) > 1
@@ -376,11 +387,11 @@ def _cues(job: ReplyJob, parts: Sequence[_Part], settings: Settings, transcribe:
     if joined:
         length = parts[-1].start + parts[-1].length
     cues = [replace(c, end=min(c.end, length)) for c in cues if c.start < length - 0.05]
-    found = find_personal_data_in_cues(cues)
+    found = find_personal_data_in_cues(cues, options=options)
     if found:
         mask = settings.privacy.mask_captions if job.mask_captions is None else job.mask_captions
         if mask:
-            cues, _ = mask_cues(cues)
+            cues, _ = mask_cues(cues, options=options)
         where = "; ".join(f"{f.cue_start:.1f}s: {describe_findings([f.finding])}" for f in found)
         warnings.append(f"personal data spoken in the captions ({'masked' if mask else 'not masked'}): {where}")
     return cues

@@ -107,7 +107,7 @@ def end_card_notes(mode: str, comment: str, cues: Sequence[Cue], settings: Setti
     from pipeline.comments import PERSONAL_RESPONSE, check_comment, mask_options
     from pipeline.reply import end_card_decision
 
-    added, _ = end_card_decision(mode, comment, cues)
+    added, _ = end_card_decision(mode, comment, cues, mask_options(settings.privacy))
     options = mask_options(settings.privacy)
     where: list[str] = []
     categories: list[str] = []
