@@ -239,11 +239,11 @@ class DyingTranscriber(CountingTranscriber):
     """Kills its own worker process with SIGKILL, as the out-of-memory killer does, when it is
     given the 3-second clip."""
 
-    def transcribe(self, audio: np.ndarray, options: Any) -> Transcript:
+    def transcribe(self, audio: np.ndarray, options: Any, *, on_progress: Any = None) -> Transcript:
         if abs(len(audio) / 16000 - DEATH_SECONDS) < 0.05:
             _log("die")
             os.kill(os.getpid(), signal.SIGKILL)
-        return super().transcribe(audio, options)
+        return super().transcribe(audio, options, on_progress=on_progress)
 
 
 def dying_factory(options: Any) -> DyingTranscriber:

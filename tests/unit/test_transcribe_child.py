@@ -163,6 +163,7 @@ def test_the_model_is_gone_when_the_render_starts(tmp_path: Path, pid_file: Path
         at_render["captions"] = plan.captions is not None and plan.captions.is_file()
 
     monkeypatch.setattr("pipeline.reply.render", fake_render)
+    monkeypatch.setattr("pipeline.reply.preflight_warnings", lambda *a, **k: [])  # there is no video to check
     settings = load_settings()
     job = ReplyJob(write_clip(tmp_path / "klippi.mp4"), Comment("Mitä kuuluu?"), tmp_path / "vastaus.mp4",
                    captions="auto")
