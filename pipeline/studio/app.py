@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import secrets
-import tempfile
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 
 from pipeline.config import Settings
 from pipeline.errors import InputError, PipelineError
+from pipeline.files import atomic_path
 from pipeline.studio import comments_routes, vocabulary, work
 from pipeline.studio.comments_routes import Piles
 from pipeline.studio.jobs import FILE_MODE, JobStore, NotFound, clip_suffix, display_name, download_name
@@ -231,31 +230,25 @@ async def upload_clip(studio: Studio, request: Request) -> Response:
     from urllib.parse import unquote
 
     name = display_name(unquote(request.headers.get("x-file-name", "video.mp4")))
-    fd, tmp_name = tempfile.mkstemp(prefix=".upload-", suffix=".partial", dir=folder)
-    tmp = Path(tmp_name)
+    target = folder / ("clip" + clip_suffix(name))
     size = 0
     try:
-        with os.fdopen(fd, "wb") as fh:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise _TooLarge
-                fh.write(chunk)
-        if size == 0:
-            raise InputError("empty file")
-        await run_in_threadpool(_probe, tmp)
-        target = folder / ("clip" + clip_suffix(name))
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, target)
+        # Streamed into a temp file beside the target (removed on any failure, and at the next
+        # start if the studio is killed), renamed only once the probe found a video.
+        with atomic_path(target, mode=FILE_MODE) as tmp:
+            with open(tmp, "wb") as fh:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise _TooLarge
+                    fh.write(chunk)
+            if size == 0:
+                raise InputError("empty file")
+            await run_in_threadpool(_probe, tmp)
     except _TooLarge:
-        tmp.unlink(missing_ok=True)
         return _error(413, "too_large")
     except InputError as exc:
-        tmp.unlink(missing_ok=True)
         return _error(400, "not_video", exc.message, exc.hint)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     job = await run_in_threadpool(lambda: studio.store.set_clip(job_id, clip_file=target.name, clip_name=name))
     log.info("studio: job %s got a clip (%d MB)", job_id, size // (1024 * 1024))
     return JSONResponse(studio.store.summary(job))

@@ -287,13 +287,15 @@ class JobStore:
         return data
 
     def remove_stale_partials(self) -> None:
-        """Remove the half-written videos a killed studio left in job folders."""
+        """Remove the half-written videos and uploads a killed studio left in job folders."""
         from pipeline.files import remove_stale_partials
 
         for path in self.jobs_dir.iterdir():
             if _ID.match(path.name) and path.is_dir():
                 remove_stale_partials(path / OUTPUT_NAME)
                 remove_stale_partials(path / "preview.png")
+                for suffix in {*CLIP_SUFFIXES, ".mp4"}:
+                    remove_stale_partials(path / f"clip{suffix}")
 
     def _copied_files(self, job: JobData) -> Iterator[str]:
         if job.clip_file:
