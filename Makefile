@@ -22,7 +22,7 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e '.[test,openai-whisper,dask]'
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get install -y -q chromium || echo "chromium not installed: browser tests will skip"; \
+		{ apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } || echo "chromium not installed: browser tests will skip"; \
 	elif [ ! -x /usr/bin/chromium ]; then \
 		echo "no /usr/bin/chromium (apt-get install chromium as root): browser tests will skip"; \
 	fi
