@@ -133,6 +133,16 @@ class JoinSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncSettings:
+    """How two recordings of one conversation are lined up by their sound (`[sync]`)."""
+
+    min_confidence: float  # peak-to-sidelobe ratio below which the offset is refused (no shared sound)
+    max_offset: float  # seconds either way the second recording may start; 0 = any
+    max_call_delay: float  # seconds a video call may delay the other voice, one way
+    second_peak: float  # a second peak this high (fraction of the first) within the call delay is the call's other voice
+
+
+@dataclass(frozen=True, slots=True)
 class EncoderSettings:
     codec: str
     preset: str
@@ -219,6 +229,7 @@ class Settings:
     check: CheckSettings
     audio: AudioSettings
     join: JoinSettings
+    sync: SyncSettings
     encoder: EncoderSettings
     captions: CaptionSettings
     transcribe: TranscribeSettings
@@ -249,6 +260,7 @@ _SECTION_TYPES: dict[str, type[Any]] = {
     "check": CheckSettings,
     "audio": AudioSettings,
     "join": JoinSettings,
+    "sync": SyncSettings,
     "encoder": EncoderSettings,
     "captions": CaptionSettings,
     "transcribe": TranscribeSettings,
@@ -286,6 +298,7 @@ _NON_NEGATIVE = (
     "captions.shadow", "captions.min_duration", "captions.pause_break", "captions.bottom",
     "transcribe.threads", "end_card.fade", "check.aspect_tolerance", "check.loudness_tolerance",
     "check.max_start_silence", "check.reading_speed_slack", "join.crossfade",
+    "sync.min_confidence", "sync.max_offset", "sync.max_call_delay", "sync.second_peak",
 )
 
 

@@ -5,6 +5,7 @@ The only folder that runs ffmpeg.
 - `media`: probe (PyAV) and audio decode; `loudness`: BS.1770 integrated loudness;
 - `plan`: every choice of a render as a `RenderPlan` (pure), for one clip or several joined in
   order (`join_parts`, `make_joined_plan`); `render`: plan -> argv -> ffmpeg;
+- `sync`: two recordings of one conversation -> when the second started (`estimate_offset`, pure);
 - `check`: TikTok's upload rules and ours (`sossut check`, and warnings after a render);
 - `ffmpeg`: which ffmpeg binary, and running it with progress; `lifetime`: it ends when we end.
 """
@@ -23,10 +24,11 @@ from pipeline.video.plan import (
 )
 from pipeline.video.render import check_output_path, check_writable, render
 from pipeline.video.still import render_still
+from pipeline.video.sync import SyncResult, estimate_offset, sync_clips
 
 __all__ = [
     "Check", "CheckReport", "captions_end", "card_content", "check_output_path", "check_video", "check_writable",
-    "decode_audio", "integrated_loudness", "interface_frame", "join_parts", "joined_duration", "make_joined_plan",
+    "SyncResult", "decode_audio", "estimate_offset", "integrated_loudness", "interface_frame", "join_parts", "joined_duration", "make_joined_plan",
     "make_plan", "place_card", "preflight_warnings",
-    "probe", "render", "render_still",
+    "probe", "render", "render_still", "sync_clips",
 ]
