@@ -139,7 +139,7 @@ class SyncSettings:
     min_confidence: float  # peak-to-sidelobe ratio below which the offset is refused (no shared sound)
     max_offset: float  # seconds either way the second recording may start; 0 = any
     max_call_delay: float  # seconds a video call may delay the other voice, one way
-    second_peak: float  # a second peak this high (fraction of the first) within the call delay is the call's other voice
+    second_peak: float  # a second peak this confident (fraction of the first's), within the call delay, is the call's other voice
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,8 +36,11 @@ _BAND_HZ = (100.0, 4000.0)
 # Two peaks closer than this are one (the main peak and its reverberation); also the half width
 # left out around a peak when measuring the sidelobes.
 _PEAK_WIDTH = 0.02  # seconds
+# A track's own voice: 20 ms frames within 12 dB of its loud level (95th percentile), held 200 ms.
+_OWN_VOICE_LEVEL = 0.25
+_OWN_VOICE_HOLD = 10  # frames
 
-DEFAULT_SYNC = SyncSettings(min_confidence=8.0, max_offset=0.0, max_call_delay=1.0, second_peak=0.05)
+DEFAULT_SYNC = SyncSettings(min_confidence=12.0, max_offset=0.0, max_call_delay=1.0, second_peak=0.05)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,31 +83,37 @@ def estimate_offset(a: npt.ArrayLike, b: npt.ArrayLike, rate: int,
             `settings.min_confidence` (the recordings share no sound, e.g. both wore headphones).
     """
     x, y = _mono(a, "A"), _mono(b, "B")
-    lags, corr = _gcc_phat(x, y, rate, settings.max_offset)
+    size = _fft_size(x.size + y.size - 1)
+    lo, hi = -(y.size - 1), x.size - 1
+    if settings.max_offset > 0:
+        limit = int(round(settings.max_offset * rate))
+        lo, hi = max(lo, -limit), min(hi, limit)
+    lags = np.arange(lo, hi + 1, dtype=np.int64)
     width = max(1, int(round(_PEAK_WIDTH * rate)))
-
-    first = int(np.argmax(corr))
-    reach = int(round(2 * settings.max_call_delay * rate))
-    near = np.abs(np.arange(corr.size) - first)
-    candidates = np.where((near >= width) & (near <= reach), corr, -np.inf)
-    second = int(np.argmax(candidates)) if reach >= width else first
-    is_call = second != first and candidates[second] >= settings.second_peak * corr[first]
-
-    used = [first, second] if is_call else [first]
-    side = np.ones(corr.size, dtype=bool)
-    for index in used:
-        side[max(0, index - width): index + width + 1] = False
-    if side.sum() < 16:
-        raise InputError("the recordings are too short to line up by their sound",
-                         hint=_OFFSET_HINT)
-    rest = corr[side]
-    mean, spread = float(rest.mean()), float(rest.std()) or 1e-12
-    psr = [(float(corr[i]) - mean) / spread for i in used]
-    if is_call and psr[1] < settings.min_confidence:
-        used, psr = [first], psr[:1]
-    times = [(float(lags[i]) + _parabolic(corr, i)) / rate for i in used]
+    own_a, own_b = _own_voice(x, rate), _own_voice(y, rate)
+    spectra = {name: np.fft.rfft(signal, size) for name, signal in
+               (("a", x), ("b", y), ("a_own", x * own_a), ("b_own", y * own_b),
+                ("a_rest", x * ~own_a), ("b_rest", y * ~own_b))}
+    del own_a, own_b
+    # Whole against whole finds two phones in one room best (all the sound counts). Each track's
+    # own voice (its loud parts) against the other track without its own voice finds that voice
+    # in the other phone, however quietly it was heard: in a call these are the two peaks.
+    peaks = {name: _best_peak(spectra[one], spectra[other], size, lags, rate, width)
+             for name, one, other in (("both", "a", "b"), ("voice_a", "a_own", "b_rest"),
+                                      ("voice_b", "a_rest", "b_own"))}
+    del spectra
+    log.debug("sync peaks %s", peaks)
+    ranked = sorted(peaks.values(), key=lambda peak: -peak[1])
+    (best, confidence), times = ranked[0], [ranked[0][0]]
+    for lag, psr in ranked[1:]:
+        # A second confident peak, apart from the first by no more than twice a call's delay: the
+        # call's other voice (one peak per voice when the split by loudness worked, else the
+        # whole-track peak is one of them).
+        strong = psr >= max(settings.min_confidence, settings.second_peak * confidence)
+        if strong and width / rate <= abs(lag - best) <= 2 * settings.max_call_delay:
+            times, confidence = sorted((best, lag)), psr
+            break
     offset = sum(times) / len(times)
-    confidence = min(psr)
     log.info("sync: offset %.3f s, confidence %.1f, peaks %s", offset, confidence,
              ", ".join(f"{t:.3f}" for t in times))
     if confidence < settings.min_confidence:
@@ -114,8 +123,8 @@ def estimate_offset(a: npt.ArrayLike, b: npt.ArrayLike, rate: int,
             "the other: were headphones used?",
             hint=_OFFSET_HINT,
         )
-    return SyncResult(offset_s=offset, confidence=confidence, peaks=tuple(sorted(times)),
-                      call_delay_s=abs(times[-1] - times[0]) / 2)
+    return SyncResult(offset_s=offset, confidence=confidence, peaks=tuple(times),
+                      call_delay_s=(times[-1] - times[0]) / 2)
 
 
 _OFFSET_HINT = ("give the offset by hand: --offset SECONDS, how many seconds after the first recording the "
@@ -145,25 +154,54 @@ def _mono(samples: npt.ArrayLike, name: str) -> npt.NDArray[np.float32]:
     return centred
 
 
-def _gcc_phat(x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], rate: int,
-              max_offset: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """(lags, correlation): corr[i] is how well x[n + lags[i]] matches y[n], PHAT-weighted."""
-    size = 1 << math.ceil(math.log2(x.size + y.size - 1))
-    spectrum = np.fft.rfft(x, size)
-    spectrum *= np.conj(np.fft.rfft(y, size))
+def _fft_size(n: int) -> int:
+    """The smallest 2^i 3^j 5^k >= n: pocketfft is fast on it, and it wastes less than a power of 2."""
+    best = 1 << math.ceil(math.log2(n))
+    power5 = 1
+    while power5 < best:
+        power35 = power5
+        while power35 < best:
+            size = power35 << max(0, math.ceil(math.log2(n / power35)))
+            best = min(best, size)
+            power35 *= 3
+        power5 *= 5
+    return best
+
+
+def _own_voice(x: npt.NDArray[np.float32], rate: int) -> npt.NDArray[np.bool_]:
+    """Where x is loud, per sample: the voice of the person holding this phone."""
+    frame = max(1, rate // 50)  # 20 ms
+    count = x.size // frame
+    if count < 2:
+        return np.ones(x.size, dtype=bool)
+    rms = np.sqrt(np.mean(np.square(x[: count * frame].reshape(count, frame)), axis=1))
+    loud = rms >= _OWN_VOICE_LEVEL * float(np.percentile(rms, 95))
+    # Keep the short pauses inside the own voice's words and phrases with it.
+    hold = np.convolve(loud.astype(np.float32), np.ones(2 * _OWN_VOICE_HOLD + 1, dtype=np.float32), "same") > 0
+    mask = np.zeros(x.size, dtype=bool)
+    mask[: count * frame] = np.repeat(hold, frame)
+    return mask
+
+
+def _best_peak(one: npt.NDArray[np.complexfloating[Any]], other: npt.NDArray[np.complexfloating[Any]], size: int,
+               lags: npt.NDArray[np.int64], rate: int, width: int) -> tuple[float, float]:
+    """(lag in seconds, peak-to-sidelobe ratio) of the highest GCC-PHAT peak of one against other."""
+    spectrum = one * np.conj(other)
     magnitude = np.abs(spectrum)
     # A floor keeps the empty bins (digital silence, the band edges) from being blown up to noise.
     magnitude += 1e-3 * float(magnitude.mean()) + 1e-30
     spectrum /= magnitude
     freqs = np.fft.rfftfreq(size, 1.0 / rate)
     spectrum[(freqs < _BAND_HZ[0]) | (freqs > _BAND_HZ[1])] = 0
-    full = np.fft.irfft(spectrum, size).astype(np.float32, copy=False)
-    lo, hi = -(y.size - 1), x.size - 1
-    if max_offset > 0:
-        limit = int(round(max_offset * rate))
-        lo, hi = max(lo, -limit), min(hi, limit)
-    lags = np.arange(lo, hi + 1, dtype=np.int64)
-    return lags, full[lags % size]
+    corr = np.fft.irfft(spectrum, size).astype(np.float32, copy=False)[lags % size]
+    peak = int(np.argmax(corr))
+    side = np.ones(corr.size, dtype=bool)
+    side[max(0, peak - width): peak + width + 1] = False
+    if side.sum() < 16:
+        raise InputError("the recordings are too short to line up by their sound", hint=_OFFSET_HINT)
+    rest = corr[side]
+    psr = (float(corr[peak]) - float(rest.mean())) / (float(rest.std()) or 1e-12)
+    return (float(lags[peak]) + _parabolic(corr, peak)) / rate, psr
 
 
 def _parabolic(corr: npt.NDArray[np.float32], i: int) -> float:

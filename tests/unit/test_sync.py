@@ -94,7 +94,6 @@ def test_a_video_call_lines_up_halfway_between_the_two_voices(delay: float) -> N
     assert result.call_delay_s == pytest.approx(delay, abs=0.005)
 
 
-@pytest.mark.xfail(reason="the weaker voice's peak is lost in one whitened spectrum", strict=True)
 def test_a_call_where_one_phone_hears_the_other_quieter_still_finds_both_voices() -> None:
     voice_a, voice_b = _turns()
     track_a = voice_a + 0.05 * _late(_phone_speaker(voice_b), 0.25) + _room_noise(voice_a.size, 3, 50)
