@@ -143,6 +143,15 @@ class SyncSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DuetSettings:
+    """How `sossut duet` lays out two recordings of one conversation (`[duet]`)."""
+
+    layout: str  # "stack": A above B, each cropped to fill its half
+    focus: float  # which part of each picture a crop keeps, vertically: 0 top, 0.5 middle, 1 bottom
+    sound: str  # "a" or "b": whose recording gives the sound (and the captions)
+
+
+@dataclass(frozen=True, slots=True)
 class EncoderSettings:
     codec: str
     preset: str
@@ -230,6 +239,7 @@ class Settings:
     audio: AudioSettings
     join: JoinSettings
     sync: SyncSettings
+    duet: DuetSettings
     encoder: EncoderSettings
     captions: CaptionSettings
     transcribe: TranscribeSettings
@@ -261,6 +271,7 @@ _SECTION_TYPES: dict[str, type[Any]] = {
     "audio": AudioSettings,
     "join": JoinSettings,
     "sync": SyncSettings,
+    "duet": DuetSettings,
     "encoder": EncoderSettings,
     "captions": CaptionSettings,
     "transcribe": TranscribeSettings,
@@ -277,6 +288,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "captions.highlight": ("color", "box", "none"),
     "end_card.mode": ("auto", "always", "never"),
     "end_card.style": ("card", "overlay"),
+    "duet.layout": ("stack",),
+    "duet.sound": ("a", "b"),
     "transcribe.engine": ("faster-whisper", "openai-whisper"),
     "encoder.preset": (
         "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
@@ -424,6 +437,8 @@ def _check_values(data: dict[str, Any]) -> None:
         raise ConfigError("card.shadow_opacity must be between 0 and 1")
     if get("join.crossfade") > 2.0:
         raise ConfigError("join.crossfade must be 2 seconds or less (a short fade between clips; 0 = a cut)")
+    if not 0.0 <= get("duet.focus") <= 1.0:
+        raise ConfigError("duet.focus must be between 0 (top) and 1 (bottom)")
     if not 0.0 < get("captions.min_font_scale") <= 1.0:
         raise ConfigError("captions.min_font_scale must be between 0 and 1")
     if not all(isinstance(name, str) for name in get("privacy.worker_names")):

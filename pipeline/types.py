@@ -271,6 +271,19 @@ class PartPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class DuetLayout:
+    """Two recordings of one conversation shown at once (`parts` A and B, lined up in time).
+
+    `stack`: A above B, each cropped to fill its half of the canvas; the sound is one part's only
+    (both at once would echo: each phone also hears the other person).
+    """
+
+    layout: Literal["stack"]
+    focus: float  # which part of each picture the crop keeps, vertically: 0 top, 0.5 middle, 1 bottom
+    sound: int  # index into `parts` of the recording whose sound is used
+
+
+@dataclass(frozen=True, slots=True)
 class RenderPlan:
     """Every choice of one render; `render.build_args(plan)` turns it into argv."""
 
@@ -298,6 +311,7 @@ class RenderPlan:
     # length); empty for a reply made of one clip.
     parts: tuple[PartPlan, ...] = ()
     crossfade: float = 0.0  # seconds each join fades over; 0: a straight cut
+    duet: DuetLayout | None = None  # `parts` are two recordings shown at once, not joined in order
 
     @property
     def output_duration(self) -> float:
