@@ -6,11 +6,13 @@ The only folder that runs ffmpeg.
 - `plan`: every choice of a render as a `RenderPlan` (pure), for one clip or several joined in
   order (`join_parts`, `make_joined_plan`); `render`: plan -> argv -> ffmpeg;
 - `sync`: two recordings of one conversation -> when the second started (`estimate_offset`, pure);
+- `duet`: two lined-up recordings shown at once, A above B, over the time both cover (pure plan);
 - `check`: TikTok's upload rules and ours (`sossut check`, and warnings after a render);
 - `ffmpeg`: which ffmpeg binary, and running it with progress; `lifetime`: it ends when we end.
 """
 
 from pipeline.video.check import Check, CheckReport, check_video, interface_frame, preflight_warnings
+from pipeline.video.duet import CommonSpan, common_span, make_duet_plan
 from pipeline.video.loudness import integrated_loudness
 from pipeline.video.media import decode_audio, probe
 from pipeline.video.plan import (
@@ -27,7 +29,7 @@ from pipeline.video.still import render_still
 from pipeline.video.sync import SyncResult, estimate_offset, sync_clips
 
 __all__ = [
-    "Check", "CheckReport", "captions_end", "card_content", "check_output_path", "check_video", "check_writable",
+    "Check", "CheckReport", "CommonSpan", "common_span", "make_duet_plan", "captions_end", "card_content", "check_output_path", "check_video", "check_writable",
     "SyncResult", "decode_audio", "estimate_offset", "integrated_loudness", "interface_frame", "join_parts", "joined_duration", "make_joined_plan",
     "make_plan", "place_card", "preflight_warnings",
     "probe", "render", "render_still", "sync_clips",

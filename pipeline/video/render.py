@@ -32,8 +32,11 @@ FONTS_NAME = "fonts"
 NPL = 203
 
 
-def video_chain(plan: RenderPlan, src: Any) -> Any:
-    """Source video -> upright, SDR, constant frame rate, reframed to the canvas."""
+def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5) -> Any:
+    """Source video -> upright, SDR, constant frame rate, reframed to the canvas.
+
+    `focus_y` is the part a `crop` keeps, vertically: 0 the top, 0.5 the middle, 1 the bottom.
+    """
     width, height = plan.canvas
     v = src.video
     if plan.tonemap:
@@ -49,7 +52,11 @@ def video_chain(plan: RenderPlan, src: Any) -> Any:
     fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
     v = v.filter("fps", fps=fps)
     if plan.reframe == "crop":
-        v = v.filter("scale", width, height, force_original_aspect_ratio="increase").filter("crop", width, height)
+        v = v.filter("scale", width, height, force_original_aspect_ratio="increase")
+        if focus_y == 0.5:
+            v = v.filter("crop", width, height)
+        else:
+            v = v.filter("crop", width, height, "(iw-ow)/2", f"(ih-oh)*{focus_y:g}")
     elif plan.reframe == "fit":
         v = v.filter(
             "scale", width, height, force_original_aspect_ratio="decrease", force_divisible_by=2
@@ -270,7 +277,14 @@ def build_args(plan: RenderPlan, output: Path, *, ffmpeg: str = "ffmpeg") -> lis
     Runs in a work folder holding `captions.ass` and `fonts/` when the plan has captions. A plan
     of several clips (`plan.parts`) reads each as its own input and joins them in the graph.
     """
-    if plan.parts:
+    if plan.duet is not None:
+        from pipeline.video.duet import duet_streams  # it builds on video_chain, above
+
+        v, a = duet_streams(plan)
+        if plan.parts[plan.duet.sound].audio.gain_db is not None:
+            a = _limiter(plan, a)
+        a = _audio_end(plan, a)
+    elif plan.parts:
         v, a = _joined_streams(plan)
     else:
         input_opts: dict[str, Any] = {}
