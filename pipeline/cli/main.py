@@ -103,6 +103,7 @@ _COMMAND_MODULES = {
     "comments": "pipeline.cli.comments",
     "studio": "pipeline.cli.studio",
     "check": "pipeline.cli.check",
+    "duet": "pipeline.cli.duet",
 }
 
 

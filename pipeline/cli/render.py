@@ -31,11 +31,11 @@ DEMO_COMMENT = "Voiko lastensuojeluilmoituksen tehdä nimettömänä? Pelottaa e
 DEMO_USER = "nimetön_nuori"
 
 
-def _comment_option(required: bool) -> Callable[[click.decorators.FC], click.decorators.FC]:
+def comment_option(required: bool) -> Callable[[click.decorators.FC], click.decorators.FC]:
     return click.option("--comment", required=required, help="The viewer comment shown on the card.")
 
 
-def _card_options(func: click.decorators.FC) -> click.decorators.FC:
+def card_options(func: click.decorators.FC) -> click.decorators.FC:
     func = click.option("--avatar", type=existing_file(), default=None,
                         help="Picture for the card's round avatar (with --show-user).")(func)
     func = click.option("--user", default="", help="The commenter's user name.")(func)
@@ -52,7 +52,7 @@ def _reframe_option(func: click.decorators.FC) -> click.decorators.FC:
                         help="How the clip fills 1080x1920: blur (default), crop or fit.")(func)
 
 
-def _progress(app: App) -> tuple[Callable[[str], None], Callable[[float], None]]:
+def progress_callbacks(app: App) -> tuple[Callable[[str], None], Callable[[float], None]]:
     """A stage printer and an encode-progress callback for a single render.
 
     On a terminal the percentage updates in place; otherwise only the stages are printed.
@@ -72,7 +72,7 @@ def _progress(app: App) -> tuple[Callable[[str], None], Callable[[float], None]]
     return on_stage, on_progress
 
 
-def _video_output(default: Path | None = None) -> Callable[[click.decorators.FC], click.decorators.FC]:
+def video_output(default: Path | None = None) -> Callable[[click.decorators.FC], click.decorators.FC]:
     return click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=default is None,
                         default=default, show_default=default is not None,
                         callback=output_suffix(VIDEO_SUFFIXES, "the video"), help="The MP4 to write.")
@@ -86,7 +86,7 @@ def _run(app: App, job: ReplyJob, reframe: str | None, transcribe: Transcribe | 
     settings = app.settings if reframe is None else app.settings.with_values(reframe={"mode": reframe})
     if crossfade is not None:
         settings = settings.with_values(join={"crossfade": crossfade})
-    on_stage, on_progress = _progress(app)
+    on_stage, on_progress = progress_callbacks(app)
     result = make_reply(job, settings, transcribe=transcribe, on_stage=on_stage, on_progress=on_progress)
     for warning in result.warnings:
         app.warn(warning)
@@ -105,9 +105,9 @@ def _clip_parts(clips: tuple[Path, ...], trims: tuple[Trim, ...]) -> list[ClipPa
 
 @click.command()
 @click.argument("clips", metavar="CLIP...", nargs=-1, required=True, type=click.Path(path_type=Path))
-@_video_output()
-@_comment_option(required=True)
-@_card_options
+@video_output()
+@comment_option(required=True)
+@card_options
 @click.option("--captions", default="auto", show_default=True, callback=check_captions,
               help="auto (transcribe the speech), none, or an edited SRT/VTT/JSON/ASS file.")
 @click.option("--sidecar", is_flag=True, help="Also write OUTPUT.srt and OUTPUT.vtt beside the video.")
@@ -152,8 +152,8 @@ def render(app: App, clips: tuple[Path, ...], output: Path, comment: str, user: 
 
 
 @click.command()
-@_comment_option(required=True)
-@_card_options
+@comment_option(required=True)
+@card_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               callback=output_suffix((".png",), "the card image"), help="The PNG to write.")
 @command_options
@@ -172,7 +172,7 @@ def card(app: App, comment: str, user: str, avatar: Path | None, show_user: bool
 
 
 @click.command()
-@_video_output(default=Path("out/demo.mp4"))
+@video_output(default=Path("out/demo.mp4"))
 @_reframe_option
 @command_options
 def demo(app: App, output: Path, reframe: str | None) -> None:
