@@ -82,7 +82,7 @@ def estimate_offset(a: npt.ArrayLike, b: npt.ArrayLike, rate: int,
         InputError: a track is silent or empty, or the confidence is below
             `settings.min_confidence` (the recordings share no sound, e.g. both wore headphones).
     """
-    x, y = _mono(a, "A"), _mono(b, "B")
+    x, y = _mono(a, "A", rate), _mono(b, "B", rate)
     size = _fft_size(x.size + y.size - 1)
     lo, hi = -(y.size - 1), x.size - 1
     if settings.max_offset > 0:
@@ -141,7 +141,10 @@ def sync_clips(a: Path, b: Path, settings: SyncSettings = DEFAULT_SYNC) -> SyncR
     return estimate_offset(decode_audio(a, SYNC_RATE), decode_audio(b, SYNC_RATE), SYNC_RATE, settings)
 
 
-def _mono(samples: npt.ArrayLike, name: str) -> npt.NDArray[np.float32]:
+_EDGE_FADE = 0.25  # seconds faded at each end of a track before correlating
+
+
+def _mono(samples: npt.ArrayLike, name: str, rate: int) -> npt.NDArray[np.float32]:
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 2:
         x = x.mean(axis=0)
@@ -151,6 +154,13 @@ def _mono(samples: npt.ArrayLike, name: str) -> npt.NDArray[np.float32]:
         raise InputError(f"recording {name} has no sound to line up by (silent or empty audio)",
                          hint=_OFFSET_HINT)
     centred: npt.NDArray[np.float32] = x - np.float32(x.mean())
+    # Fade both ends in and out (0.25 s): a clip's hard start and end are sound that every
+    # recording "shares", and two unrelated tones would otherwise line up by their edges.
+    ramp = min(int(_EDGE_FADE * rate), centred.size // 4)
+    if ramp > 1:
+        fade = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, ramp))).astype(np.float32)
+        centred[:ramp] *= fade
+        centred[-ramp:] *= fade[::-1]
     return centred
 
 
