@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -50,6 +51,20 @@ def without_hanging(call: Callable[[], T], limit: float = 60.0) -> T:
     if "error" in box:
         raise box["error"]
     return box["value"]  # type: ignore[no-any-return]
+
+
+def poll_until(done: Callable[[], object], what: str, *, interval: float = 0.1, polls: int = 200) -> None:
+    """Check `done` every `interval` s until it is true; fail after `polls` checks.
+
+    A guard against hangs (a page that never loads, a process that never starts), not a speed
+    test: the bound is a number of polls far above any normal wait; speed is `make bench`'s.
+    """
+    for _ in range(polls):
+        if done():
+            return
+        time.sleep(interval)
+    if not done():
+        pytest.fail(f"still waiting after {polls} polls: {what}")
 
 
 def run(*args: str) -> None:

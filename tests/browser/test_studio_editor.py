@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ except ImportError:  # the `chromium` fixture skips (or fails under CI) with the
 
 from tests.browser.conftest import Browser, Studio
 from tests.browser.test_studio_flows import cues_on_disk, speech_clip
-from tests.conftest import run
+from tests.conftest import poll_until, run
 
 pytestmark = pytest.mark.browser
 
@@ -68,10 +67,7 @@ def cue_texts(page: Any) -> list[str]:
 
 
 def wait_for(check: Any, seconds: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
+    poll_until(check, what, interval=0.1, polls=int(seconds / 0.1))
 
 
 def pixels(path: Path) -> np.ndarray:

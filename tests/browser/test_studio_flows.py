@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +18,7 @@ except ImportError:  # the `chromium` fixture skips (or fails under CI) with the
     expect = None
 
 from tests.browser.conftest import ARTIFACTS, Browser, Studio
-from tests.conftest import REPO, probe_output, run
+from tests.conftest import REPO, poll_until, probe_output, run
 
 pytestmark = pytest.mark.browser
 SPEECH = REPO / "tests" / "fixtures" / "speech" / "suunnitelma.flac"  # 7.4 s of Finnish speech (festival)
@@ -142,10 +141,8 @@ def test_one_reply_from_clip_to_downloaded_video(browser: Browser, studio: Studi
 def wait_until_playable(video: Any, seconds: float = 20.0) -> None:
     """The <video> has loaded the file's metadata (no page.wait_for_function: the page's CSP
     forbids evaluating strings in it, as it should)."""
-    deadline = time.monotonic() + seconds
-    while video.evaluate("v => v.readyState") < 1:
-        assert time.monotonic() < deadline, "the finished video does not load in the page"
-        time.sleep(0.2)
+    poll_until(lambda: video.evaluate("v => v.readyState") >= 1, "the finished video loads in the page",
+               interval=0.2, polls=int(seconds / 0.2))
     assert video.evaluate("v => v.duration") > 7
 
 

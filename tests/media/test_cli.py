@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import REPO, make_clip, probe_output
+from tests.conftest import REPO, make_clip, poll_until, probe_output
 
 pytestmark = pytest.mark.media
 
@@ -164,13 +164,13 @@ def test_interrupted_render_leaves_nothing(tmp_path: Path, how: str) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "render", str(clip), "-o", str(out), "--comment", "x",
                              "--captions", "none"],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 120
     children: list[psutil.Process] = []
-    while time.monotonic() < deadline:  # wait until ffmpeg is writing the temp file
-        children = [c for c in psutil.Process(proc.pid).children(recursive=True) if "ffmpeg" in c.name()]
-        if children and list(out_dir.glob(".*partial*")):
-            break
-        time.sleep(0.1)
+
+    def writing() -> bool:  # ffmpeg runs and writes the temp file
+        children[:] = [c for c in psutil.Process(proc.pid).children(recursive=True) if "ffmpeg" in c.name()]
+        return bool(children and list(out_dir.glob(".*partial*")))
+
+    poll_until(writing, "ffmpeg writing the temp file", polls=1200)
     assert children, "ffmpeg never started"
     if how == "ctrl-c":
         os.killpg(proc.pid, signal.SIGINT)  # the terminal sends SIGINT to the whole group

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from pipeline.video.loudness import integrated_loudness
 from pipeline.video.media import decode_audio, probe
 from pipeline.video.plan import make_plan
 from pipeline.video.render import _check_result, render
-from tests.conftest import REPO, frame_at, make_clip, probe_output, top_level_atoms
+from tests.conftest import REPO, frame_at, make_clip, poll_until, probe_output, top_level_atoms
 
 pytestmark = pytest.mark.media
 
@@ -269,12 +268,8 @@ def test_outputs_get_the_usual_file_mode(clips, tmp_path: Path, umask: int) -> N
 
 
 def _wait_until(done: Callable[[], bool], limit: float, what: str) -> None:
-    """Poll `done` until true; fail after `limit` s (a hang guard, not a speed test)."""
-    deadline = time.monotonic() + limit
-    while not done():
-        if time.monotonic() > deadline:
-            pytest.fail(f"still waiting after {limit:.0f} s: {what}")
-        time.sleep(0.05)
+    """Poll `done` until true; fail after about `limit` s of polls (a hang guard, not a speed test)."""
+    poll_until(done, what, interval=0.05, polls=int(limit / 0.05))
 
 
 def _gone(process: psutil.Process) -> bool:
