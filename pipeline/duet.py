@@ -11,24 +11,23 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.errors import InputError
 from pipeline.reply import (
-    CAPTION_GAP_PX,
     Stage,
     Transcribe,
     comment_card,
-    end_card_decision,
+    end_card_and_captions,
+    keep_inside,
     measure_loudness,
     transcriber_for,
 )
 from pipeline.types import Comment, Cue, MediaInfo
 from pipeline.video import (
     SyncResult,
-    captions_end,
     check_output_path,
     check_writable,
     common_span,
@@ -130,25 +129,8 @@ def make_duet(
             stage("transcribe" if job.captions == "auto" else "captions")
             cues = _cues(job, voice, (voice_start, voice_start + span.duration), settings,
                          transcribe or transcriber_for(settings), warnings)
-        from pipeline.comments import mask_options
-
-        ending, notes = end_card_decision(job.end_card or settings.end_card.mode, job.comment.text, cues,
-                                          mask_options(settings.privacy))
-        warnings.extend(notes)
-        end_card = None
-        if ending:
-            from pipeline.card import write_end_card
-
-            end_card = write_end_card(settings, work_dir / "end_card.png")
-            limit = captions_end(span.duration, settings, end_card=True)
-            cues = [replace(c, end=min(c.end, limit)) for c in cues if c.start < limit - 0.05]
-        captions_file = None
-        if cues:
-            from pipeline.captions import write_ass
-
-            captions_file = work_dir / "captions.ass"
-            write_ass(cues, captions_file, settings.captions, (settings.canvas.width, settings.canvas.height),
-                      settings.safe_zone, top_limit_px=placement.y + card.height - card.margin + CAPTION_GAP_PX)
+        cues, end_card, captions_file = end_card_and_captions(
+            job.end_card, job.comment.text, cues, span.duration, card, placement, settings, work_dir, warnings)
         stage("loudness")
         loudness = (measure_loudness(voice, (voice_start, voice_start + span.duration))
                     if settings.audio.normalize else None)
@@ -165,7 +147,6 @@ def _cues(job: DuetJob, voice: MediaInfo, span: tuple[float, float], settings: S
           warnings: list[str]) -> list[Cue]:
     """Captions of the chosen sound over the common span, on the duet's clock; personal data masked."""
     from pipeline.captions import layout_cues, read_captions
-    from pipeline.comments import describe_findings, find_personal_data_in_cues, mask_cues, mask_options
 
     canvas_w, safe = settings.canvas.width, settings.safe_zone
     if job.captions == "auto":
@@ -175,14 +156,4 @@ def _cues(job: DuetJob, voice: MediaInfo, span: tuple[float, float], settings: S
         cues = layout_cues(transcribe(voice).between(*span), settings.captions, canvas_w, safe)
     else:  # a caption file is on the duet video's clock (0 = where both recordings run)
         cues = read_captions(Path(job.captions), settings.captions, canvas_w, safe)
-    length = span[1] - span[0]
-    cues = [replace(c, end=min(c.end, length)) for c in cues if c.start < length - 0.05]
-    options = mask_options(settings.privacy)
-    found = find_personal_data_in_cues(cues, options=options)
-    if found:
-        mask = settings.privacy.mask_captions if job.mask_captions is None else job.mask_captions
-        if mask:
-            cues, _ = mask_cues(cues, options=options)
-        where = "; ".join(f"{f.cue_start:.1f}s: {describe_findings([f.finding])}" for f in found)
-        warnings.append(f"personal data spoken in the captions ({'masked' if mask else 'not masked'}): {where}")
-    return cues
+    return keep_inside(cues, span[1] - span[0], settings, job.mask_captions, warnings)

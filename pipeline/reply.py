@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Settings
 from pipeline.errors import InputError
-from pipeline.types import CardImage, Comment, Cue, MediaInfo, Transcript
+from pipeline.types import CardImage, CardPlacement, Comment, Cue, MediaInfo, Transcript
 from pipeline.video import (
     captions_end,
     card_content,
@@ -248,26 +248,8 @@ def make_reply(
         if job.captions != "none":
             stage("transcribe" if job.captions == "auto" else "captions")
             cues = _cues(job, parts, settings, transcribe or transcriber_for(settings), warnings)
-        from pipeline.comments import mask_options
-
-        ending, notes = end_card_decision(job.end_card or settings.end_card.mode, job.comment.text, cues,
-                                          mask_options(settings.privacy))
-        warnings.extend(notes)
-        end_card = None
-        if ending:
-            from pipeline.card import write_end_card
-
-            end_card = write_end_card(settings, work_dir / "end_card.png")
-            limit = captions_end(duration, settings, end_card=True)  # captions never run under it
-            cues = [replace(c, end=min(c.end, limit)) for c in cues if c.start < limit - 0.05]
-        captions_file = None
-        if cues:
-            from pipeline.captions import write_ass
-
-            captions_file = work_dir / "captions.ass"
-            card_bottom = placement.y + card.height - card.margin
-            write_ass(cues, captions_file, settings.captions, (settings.canvas.width, settings.canvas.height),
-                      settings.safe_zone, top_limit_px=card_bottom + CAPTION_GAP_PX)
+        cues, end_card, captions_file = end_card_and_captions(
+            job.end_card, job.comment.text, cues, duration, card, placement, settings, work_dir, warnings)
         stage("loudness")
         if len(parts) == 1:
             loudness = measure_loudness(media, span) if settings.audio.normalize else None
@@ -352,9 +334,6 @@ def _cues(job: ReplyJob, parts: Sequence[_Part], settings: Settings, transcribe:
     where it starts in the joined video; a caption file is on the joined video's clock.
     """
     from pipeline.captions import layout_cues, read_captions, shift_cues
-    from pipeline.comments import describe_findings, find_personal_data_in_cues, mask_cues, mask_options
-
-    options = mask_options(settings.privacy)
 
     canvas_w, safe = settings.canvas.width, settings.safe_zone
     joined = len(parts) > 1
@@ -386,15 +365,54 @@ def _cues(job: ReplyJob, parts: Sequence[_Part], settings: Settings, transcribe:
     length = (min(span[1], media.duration) - span[0]) if span else media.duration
     if joined:
         length = parts[-1].start + parts[-1].length
+    return keep_inside(cues, length, settings, job.mask_captions, warnings)
+
+
+def keep_inside(cues: list[Cue], length: float, settings: Settings, mask_captions: bool | None,
+                warnings: list[str]) -> list[Cue]:
+    """Cues kept inside a video of `length` s (a cue stretched to its minimum length may pass the
+    end), with personal data spoken aloud reported by kind and time, and masked when asked
+    (`mask_captions`; None: the config's `privacy.mask_captions`)."""
+    from pipeline.comments import describe_findings, find_personal_data_in_cues, mask_cues, mask_options
+
+    options = mask_options(settings.privacy)
     cues = [replace(c, end=min(c.end, length)) for c in cues if c.start < length - 0.05]
     found = find_personal_data_in_cues(cues, options=options)
     if found:
-        mask = settings.privacy.mask_captions if job.mask_captions is None else job.mask_captions
+        mask = settings.privacy.mask_captions if mask_captions is None else mask_captions
         if mask:
             cues, _ = mask_cues(cues, options=options)
         where = "; ".join(f"{f.cue_start:.1f}s: {describe_findings([f.finding])}" for f in found)
         warnings.append(f"personal data spoken in the captions ({'masked' if mask else 'not masked'}): {where}")
     return cues
+
+
+def end_card_and_captions(
+    mode: str | None, comment: str, cues: list[Cue], duration: float, card: CardImage, placement: CardPlacement,
+    settings: Settings, work_dir: Path, warnings: list[str],
+) -> tuple[list[Cue], CardImage | None, Path | None]:
+    """Decide the help-resources end card (drawn into `work_dir`), end the captions before it, and
+    write the burn-in ASS below the card. Returns the cues, the end card and the ASS file."""
+    from pipeline.comments import mask_options
+
+    ending, notes = end_card_decision(mode or settings.end_card.mode, comment, cues, mask_options(settings.privacy))
+    warnings.extend(notes)
+    end_card = None
+    if ending:
+        from pipeline.card import write_end_card
+
+        end_card = write_end_card(settings, work_dir / "end_card.png")
+        limit = captions_end(duration, settings, end_card=True)  # captions never run under it
+        cues = [replace(c, end=min(c.end, limit)) for c in cues if c.start < limit - 0.05]
+    captions_file = None
+    if cues:
+        from pipeline.captions import write_ass
+
+        captions_file = work_dir / "captions.ass"
+        card_bottom = placement.y + card.height - card.margin
+        write_ass(cues, captions_file, settings.captions, (settings.canvas.width, settings.canvas.height),
+                  settings.safe_zone, top_limit_px=card_bottom + CAPTION_GAP_PX)
+    return cues, end_card, captions_file
 
 
 def _write_sidecars(cues: list[Cue], output: Path) -> None:
