@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,15 +96,20 @@ def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5) -> Any:
     return v.filter("setsar", 1)
 
 
-def _overlay_card(plan: RenderPlan, v: Any, card_input: Any) -> Any:
-    card = plan.card
-    assert card is not None
+def _still_stream(plan: RenderPlan, image_input: Any) -> Any:
+    """A PNG input as an RGBA stream at the video's frame rate, for as long as it is overlaid."""
     fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
-    stream = (
-        card_input.filter("format", "rgba")
+    return (
+        image_input.filter("format", "rgba")
         .filter("loop", loop=-1, size=1, start=0)
         .filter("setpts", f"N/({fps})/TB")
     )
+
+
+def _overlay_card(plan: RenderPlan, v: Any, card_input: Any) -> Any:
+    card = plan.card
+    assert card is not None
+    stream = _still_stream(plan, card_input)
     if card.pop_in > 0:
         stream = stream.filter("fade", t="in", st=card.start, d=card.pop_in, alpha=1)
     fade_out = 0.2
@@ -137,12 +143,7 @@ def _overlay_end_card(plan: RenderPlan, v: Any, card_input: Any) -> Any:
     """The full-canvas end card fades in at its start and stays to the end."""
     ending = plan.end_card
     assert ending is not None
-    fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
-    stream = (
-        card_input.filter("format", "rgba")
-        .filter("loop", loop=-1, size=1, start=0)
-        .filter("setpts", f"N/({fps})/TB")
-    )
+    stream = _still_stream(plan, card_input)
     if ending.fade > 0:
         stream = stream.filter("fade", t="in", st=ending.start, d=ending.fade, alpha=1)
     return v.overlay(stream, x=0, y=0, enable=f"gte(t,{ending.start})", shortest=1)
@@ -396,16 +397,24 @@ def render(plan: RenderPlan, *, on_progress: Callable[[float], None] | None = No
                           hint="choose a folder you can write to") from None
     remove_stale_partials(output)
     with atomic_path(output) as tmp:
-        with tempfile.TemporaryDirectory(prefix="sossut-") as work:
-            work_dir = Path(work)
-            if plan.captions is not None:
-                shutil.copyfile(plan.captions, work_dir / CAPTIONS_NAME)
-                os.symlink(plan.fonts_dir, work_dir / FONTS_NAME, target_is_directory=True)
+        with ffmpeg_work_dir(plan) as work_dir:
             argv = build_args(plan, tmp, ffmpeg=ffmpeg_path())
             stderr = run_ffmpeg(argv, duration=plan.output_duration, on_progress=on_progress, cwd=work_dir,
                                 what=f"rendering {_sources(plan)}")
         _check_result(plan, tmp, stderr, argv)
     return output
+
+
+@contextmanager
+def ffmpeg_work_dir(plan: RenderPlan, prefix: str = "sossut-") -> Iterator[Path]:
+    """A temp folder for ffmpeg's cwd holding the plan's captions as `captions.ass` and the fonts
+    as `fonts/`: the filter graph names only those fixed names, never a user's path."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as work:
+        work_dir = Path(work)
+        if plan.captions is not None:
+            shutil.copyfile(plan.captions, work_dir / CAPTIONS_NAME)
+            os.symlink(plan.fonts_dir, work_dir / FONTS_NAME, target_is_directory=True)
+        yield work_dir
 
 
 def _sources(plan: RenderPlan) -> str:

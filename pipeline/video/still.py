@@ -9,9 +9,6 @@ resting place whenever it is on screen at that time (its pop-in is motion, not l
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import ffmpeg as ffmpeg_python
@@ -19,7 +16,7 @@ import ffmpeg as ffmpeg_python
 from pipeline.files import atomic_path
 from pipeline.types import RenderPlan
 from pipeline.video.ffmpeg import ffmpeg_path, run_ffmpeg
-from pipeline.video.render import CAPTIONS_NAME, FONTS_NAME, video_chain
+from pipeline.video.render import CAPTIONS_NAME, FONTS_NAME, ffmpeg_work_dir, video_chain
 
 
 def still_args(plan: RenderPlan, at: float, output: Path, *, width: int = 540, ffmpeg: str = "ffmpeg") -> list[str]:
@@ -68,11 +65,7 @@ def render_still(plan: RenderPlan, at: float, output: Path, *, width: int = 540)
     Raises:
         RenderError: ffmpeg failed.
     """
-    with atomic_path(output) as tmp, tempfile.TemporaryDirectory(prefix="sossut-still-") as work:
-        work_dir = Path(work)
-        if plan.captions is not None:
-            shutil.copyfile(plan.captions, work_dir / CAPTIONS_NAME)
-            os.symlink(plan.fonts_dir, work_dir / FONTS_NAME, target_is_directory=True)
+    with atomic_path(output) as tmp, ffmpeg_work_dir(plan, prefix="sossut-still-") as work_dir:
         argv = still_args(plan, at, tmp, width=width, ffmpeg=ffmpeg_path())
         run_ffmpeg(argv, cwd=work_dir, what=f"a still of {plan.source.name}")
     return output
