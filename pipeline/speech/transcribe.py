@@ -26,6 +26,7 @@ import numpy as np
 
 from pipeline.config import TranscribeSettings
 from pipeline.errors import TranscribeError
+from pipeline.files import atomic_write
 from pipeline.speech import weights
 from pipeline.speech.options import ENGINES, SAMPLE_RATE, Progress, TranscribeOptions, Transcriber
 from pipeline.speech.vocabulary import DEFAULT_VOCABULARY, read_vocabulary
@@ -150,7 +151,9 @@ def transcribe_file(
         "transcribed %s: %d words in %.1fs", path.name, len(transcript.words), time.monotonic() - started
     )
     if cache:
-        weights.atomic_write_text(cache_file, transcript.to_json())
+        # Private: transcripts are speech about people.
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(cache_file, transcript.to_json(), mode=0o600)
     if on_progress:
         on_progress(1.0)
     return transcript

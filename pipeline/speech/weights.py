@@ -166,7 +166,7 @@ def _stamp(path: Path) -> dict[str, int]:
 
 def _write_marker(model_bin: Path, digest: str) -> None:
     marker = {"sha256": digest, **_stamp(model_bin)}
-    atomic_write_text(model_bin.with_name(_MARKER), json.dumps(marker), private=False)
+    atomic_write(model_bin.with_name(_MARKER), json.dumps(marker), mode=_READABLE)
 
 
 def _verified(model_bin: Path, expected_size: int, sha256: str) -> bool:
@@ -191,15 +191,6 @@ def _copy_side_files(src_dir: Path, target: Path) -> None:
         if src.is_file() and (not dst.is_file() or dst.stat().st_size != src.stat().st_size):
             with atomic_path(dst, mode=_READABLE) as tmp:
                 shutil.copyfile(src, tmp)
-
-
-def atomic_write_text(path: Path, text: str, *, private: bool = True) -> None:
-    """Write `text` to a temp file beside `path`, then rename it over `path`.
-
-    `private` files (transcripts: speech about people) stay readable by their owner only.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, text, mode=0o600 if private else _READABLE)
 
 
 def is_ct2_model_dir(path: Path) -> bool:
