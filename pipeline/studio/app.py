@@ -14,7 +14,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -475,21 +475,20 @@ async def get_vocabulary(studio: Studio, request: Request) -> Response:
 
 async def add_vocabulary(studio: Studio, request: Request) -> Response:
     """"Opeta sana": the corrected term goes to the person's vocabulary file."""
-    values = await _json(request)
-    term = values.get("term") if isinstance(values, dict) else None
-    if not isinstance(term, str):
-        raise ValueError("term")
-    path = _vocabulary_file(studio)
-    terms = await run_in_threadpool(vocabulary.add_term, path, term)
-    log.info("studio: a term was added to the vocabulary (%d terms)", len(terms))
-    return JSONResponse({"terms": terms, "file": str(path)})
+    return await _change_vocabulary(studio, request, vocabulary.add_term, "added to")
 
 
 async def remove_vocabulary(studio: Studio, request: Request) -> Response:
+    return await _change_vocabulary(studio, request, vocabulary.remove_term, "removed from")
+
+
+async def _change_vocabulary(studio: Studio, request: Request, change: Callable[[Path, str], list[str]],
+                             done: str) -> Response:
     values = await _json(request)
     term = values.get("term") if isinstance(values, dict) else None
     if not isinstance(term, str):
         raise ValueError("term")
     path = _vocabulary_file(studio)
-    terms = await run_in_threadpool(vocabulary.remove_term, path, term)
+    terms = await run_in_threadpool(change, path, term)
+    log.info("studio: a term was %s the vocabulary (%d terms)", done, len(terms))  # never the term
     return JSONResponse({"terms": terms, "file": str(path)})
