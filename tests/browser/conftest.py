@@ -94,9 +94,16 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
     if (cache_dir() / "models").is_dir():
         (cache / "models").symlink_to(cache_dir() / "models")
     env["SOSSUT_CACHE_DIR"] = str(cache)
+    running = start_studio(folder, env, tmp_path)
+    yield running
+    running.stop()
+
+
+def start_studio(folder: Path, env: dict[str, str], cwd: Path, *options: str) -> Studio:
+    """Start `sossut studio --no-browser --folder FOLDER [OPTIONS]` and read the address it prints."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "studio", "--no-browser", "--folder", str(folder)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+        [sys.executable, "-m", "pipeline", "studio", "--no-browser", "--folder", str(folder), *options],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -104,9 +111,7 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
     if not match:
         process.kill()
         pytest.fail(f"studio did not start: {line!r} {process.stderr.read() if process.stderr else ''}")
-    running = Studio(match.group(1), folder, process)
-    yield running
-    running.stop()
+    return Studio(match.group(1), folder, process)
 
 
 @pytest.fixture(scope="session")

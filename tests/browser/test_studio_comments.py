@@ -9,9 +9,6 @@ is quick."""
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +20,7 @@ try:
 except ImportError:  # the `chromium` fixture skips (or fails under CI) with the reason
     expect = None
 
-from tests.browser.conftest import Browser, Studio
+from tests.browser.conftest import Browser, Studio, start_studio
 from tests.conftest import REPO, make_clip
 
 pytestmark = pytest.mark.browser
@@ -65,17 +62,7 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
     cache = tmp_path / "cache"
     cache.mkdir()
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", SOSSUT_CACHE_DIR=str(cache))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "studio", "--no-browser", "--folder", str(folder), "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    match = re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", line)
-    if not match:
-        process.kill()
-        pytest.fail(f"studio did not start: {line!r} {process.stderr.read() if process.stderr else ''}")
-    running = Studio(match.group(1), folder, process)
+    running = start_studio(folder, env, tmp_path, "--config", str(config))
     yield running
     stderr = running.stop()
     for comment in COMMENTS:  # nothing of a comment is logged
