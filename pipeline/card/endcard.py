@@ -10,7 +10,7 @@ centred in the safe zone, listing where to get help:
     ---------------------------------
     name (bold, dark)                  Lasten ja nuorten puhelin (MLL)
     contact (bold, accent colour)      116 111
-    hours (grey)                       ma–pe 14–20, la–su 17–20
+    hours (grey)                       joka päivä · maksuton ja nimetön
 
 Text goes through the card's own layout (`text.py`): font fallback for emoji, Arabic and
 Hebrew, and a wrap that keeps Finnish words whole and breaks only a word wider than the bubble.
