@@ -94,7 +94,7 @@ def parse_duet(text: str) -> tuple[bool, str | None]:
     except ValueError:
         flag = None
         if value:
-            raise ValueError(f"{text!r}: use {' or '.join(layouts)} (A above B), yes for the config's layout, "
+            raise ValueError(f"{text!r}: use a layout ({', '.join(layouts)}), yes for the config's layout, "
                              "or leave it empty to join the clips one after the other") from None
     return bool(flag), None
 

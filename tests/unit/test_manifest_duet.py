@@ -70,7 +70,7 @@ def test_bad_duet_offset_and_layout_cells_name_their_column(folder: Path) -> Non
                      "sanna.mp4 | mikko.mp4;moi;stack;inf;;o6.mp4\n")
     why = reasons(m)
     assert why[2] == "offset: 'puoli' is not a number of seconds (write 1.5, 1,5 or -0.7)"
-    assert why[3].startswith("duet 'rinnakkain': use stack") and "leave it empty" in why[3]
+    assert why[3].startswith("duet 'rinnakkain': use a layout (stack") and "leave it empty" in why[3]
     assert why[4].startswith("offset lines up the two recordings of a duet row")
     assert why[5] == "a duet row uses the time both recordings cover: leave start and end empty"
     assert why[6].startswith("offset: 'inf' is not a number")
@@ -79,7 +79,7 @@ def test_bad_duet_offset_and_layout_cells_name_their_column(folder: Path) -> Non
 
 def test_the_duet_cell_takes_every_layout_the_config_allows(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse_duet("Stack") == (True, "stack")
-    with pytest.raises(ValueError, match="use stack"):
+    with pytest.raises(ValueError, match=r"use a layout \(stack\)"):
         parse_duet("switch")
     monkeypatch.setattr(cells, "allowed_values", lambda key: ("stack", "switch"))  # as once [duet] layout has it
     assert parse_duet(" switch ") == (True, "switch")
@@ -177,3 +177,15 @@ def test_the_report_shows_a_duet_rows_offset_and_confidence(tmp_path: Path) -> N
     assert "offset" not in rows[2]
     table = list(csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8-sig")), delimiter=";"))
     assert [(r["offset"], r["confidence"]) for r in table] == [("+0,700", "48,2"), ("-1,500", "given"), ("", "")]
+
+
+def test_the_batch_line_of_a_duet_row_tells_its_offset(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.batch import BatchEvent
+    from pipeline.cli.batch import PlainDisplay
+
+    display = PlainDisplay()
+    for result in (RowResult(3, "done", "a.mp4 | b.mp4", "duetto.mp4", 4.0, offset=0.7, confidence=48.2),
+                   RowResult(4, "done", "a.mp4 | b.mp4", "käsin.mp4", 4.0, offset=-1.5)):
+        display.handle(BatchEvent("finished", row=result.row, result=result))
+    assert capsys.readouterr().out.splitlines() == ["row 3: done duetto.mp4 (4.0 s) offset +0.700 s (confidence 48)",
+                                                    "row 4: done käsin.mp4 (4.0 s) offset -1.500 s (given)"]
