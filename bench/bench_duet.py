@@ -6,7 +6,7 @@ bare ffmpeg run doing the same picture work on the same stretch (A from OFFSET s
 the time both cover): each scaled and cropped to 1080x960, stacked, A's sound, the same
 codec/preset/crf/profile/pix_fmt/audio as the render floor. Against it: `sossut duet --offset`
 (card on, captions none) and `sossut duet` finding the offset from the sound (sync included).
-Each timing is the best of `--repeat` runs; peak RSS is the whole process tree.
+Each timing is the best of `--repeat` interleaved runs; peak RSS is the whole process tree.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.bench import ROOT, SETTINGS, best_of, measure
+from bench.bench import ROOT, SETTINGS, measure
 from pipeline.video.ffmpeg import ffmpeg_path
 
 SECONDS = 30
@@ -68,9 +68,15 @@ def bench_duet(work: Path, repeat: int) -> None:
     given = duet_argv(a, b, work / "duet_given.mp4", "--offset", f"{OFFSET}")
     synced = duet_argv(a, b, work / "duet_synced.mp4")
     measure(given, cwd=ROOT)  # warm caches (fonts, imports) so the first timed run is not penalised
-    floor_s, floor_mb = best_of(repeat, lambda: measure(floor))
-    given_s, given_mb = best_of(repeat, lambda: measure(given, cwd=ROOT))
-    synced_s, synced_mb = best_of(repeat, lambda: measure(synced, cwd=ROOT))
+    # Interleaved (floor, given, synced, floor, ...) so a burst of load on a shared machine
+    # falls on all three alike; best time and highest peak of each.
+    runs: dict[str, list[tuple[float, float]]] = {"floor": [], "given": [], "synced": []}
+    for _ in range(repeat):
+        runs["floor"].append(measure(floor))
+        runs["given"].append(measure(given, cwd=ROOT))
+        runs["synced"].append(measure(synced, cwd=ROOT))
+    (floor_s, floor_mb), (given_s, given_mb), (synced_s, synced_mb) = (
+        (min(t for t, _ in r), max(mb for _, mb in r)) for r in runs.values())
     enc = SETTINGS.encoder
     print(f"## duet (2 x {SECONDS} s: 1080x1920 + 1920x1080, B {OFFSET} s later -> {SECONDS - OFFSET:g} s "
           f"1080x1920, {enc.codec} preset={enc.preset} crf={enc.crf}, best of {repeat})")
