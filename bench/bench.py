@@ -9,6 +9,9 @@ Sections (all by default; `--only render,transcribe,...` to pick):
   batch       8 short clips with --jobs 1 and --jobs 2; 6 spans of one 5-minute recording vs
               the same spans as 6 separate clips.
   sync        `estimate_offset` on two 10-minute 16 kHz tracks (a call pair): seconds, error.
+  duet        bare ffmpeg scale+crop+vstack of two 30 s phone clips (the floor) vs `sossut duet
+              --captions none` with --offset and with the offset found from the sound; ratio,
+              peak RSS. Prints the sync timing too (as `sync`), once.
   studio      `sossut studio`: start to first page, card and preview-still round trips, and
               "Tee video" to playable video against `sossut render` of the same job (ratio).
 Each timing is the best of `--repeat` runs (default 2); peak RSS is the whole process tree.
@@ -130,7 +133,7 @@ def card_ms(rounds: int = 5) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default="render,transcribe,batch,sync,studio")
+    parser.add_argument("--only", default="render,transcribe,batch,sync,duet,studio")
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     sections = set(args.only.split(","))
@@ -148,7 +151,11 @@ def main() -> int:
             from bench.bench_batch import bench_batch
 
             bench_batch(work, args.repeat)
-        if "sync" in sections:
+        if "duet" in sections:
+            from bench.bench_duet import bench_duet
+
+            bench_duet(work, args.repeat)
+        if "sync" in sections or "duet" in sections:  # the duet benchmark includes it
             from bench.bench_sync import bench_sync
 
             bench_sync(work, args.repeat)

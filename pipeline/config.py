@@ -327,6 +327,15 @@ def load_settings(user_config: Path | None = None) -> Settings:
     return _build(data)
 
 
+def allowed_values(key: str) -> tuple[str, ...]:
+    """The values a setting with a closed set of choices may take, e.g. `allowed_values("duet.layout")`.
+
+    Raises:
+        KeyError: the setting has no closed set of choices.
+    """
+    return _CHOICES[key]
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:

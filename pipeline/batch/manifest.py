@@ -1,10 +1,13 @@
 """Batch manifest: a CSV, JSON or YAML file -> checked `ManifestRow`s and a list of bad rows.
 
 A manifest has one row per reply video with the columns `clip, comment, user, avatar, start,
-end, output, captions, show_user, end_card` (only `clip` and `comment` are required; a `notes` column
-and other unknown columns are ignored). A `clip` cell may name several clips, joined in order into
-one reply, separated by `|` (`sanna.mp4 | mikko.mp4`; in JSON and YAML also a list); a cell that
-names one existing file is that file, `|` or not. CSV may use commas, semicolons or tabs and be UTF-8
+end, output, captions, show_user, end_card, duet, offset` (only `clip` and `comment` are required;
+a `notes` column and other unknown columns are ignored). A `clip` cell may name several clips,
+joined in order into one reply, separated by `|` (`sanna.mp4 | mikko.mp4`; in JSON and YAML also a
+list); a cell that names one existing file is that file, `|` or not. The `start` and `end` cells of
+such a row hold one time per clip in the same way (`3 | 0`, ` | 41.5`; empty: the clip's start or
+end). A `duet` cell (`stack`, or yes for the config's layout) makes a row of exactly two clips one
+duet (A above B, lined up by their sound, or by the `offset` cell: seconds after A that B started). CSV may use commas, semicolons or tabs and be UTF-8
 with or without a BOM (Excel "CSV UTF-8") or Windows-1252 (Excel's plain "CSV" in a Finnish
 locale). JSON is a list of objects (or `{"rows": [...]}`); YAML likewise.
 
@@ -18,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 import re
 import unicodedata
@@ -26,21 +28,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
+from pipeline.batch.cells import BAR, Span, clip_spans, parse_bool, parse_duet, parse_offset
 from pipeline.captions import caption_format
 from pipeline.errors import InputError
 from pipeline.files import csv_delimiter, decode_text, is_inside, read_bytes
 from pipeline.types import VIDEO_SUFFIXES
 
-COLUMNS = ("clip", "comment", "user", "avatar", "start", "end", "output", "captions", "show_user", "end_card")
+COLUMNS = ("clip", "comment", "user", "avatar", "start", "end", "output", "captions", "show_user", "end_card",
+           "duet", "offset")
 REQUIRED = ("clip", "comment")
 CAPTION_MODES = ("auto", "none")
-CLIP_SEPARATOR = " | "  # between the clips of a row joined into one reply
+CLIP_SEPARATOR = f" {BAR} "  # between the clips of a row joined into one reply (or a duet's two)
 END_CARD_MODES = ("auto", "always", "never")
 _ALIASES = {"show user": "show_user", "show-user": "show_user", "showuser": "show_user",
             "end card": "end_card", "end-card": "end_card"}
-_TRUE = ("true", "yes", "1", "kyllä", "kylla", "k", "x", "on")
-_FALSE = ("false", "no", "0", "ei", "e", "off", "")
-_CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:[.,]\d*)?)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +60,22 @@ class ManifestRow:
     show_user: bool | None = None  # None: config's card.show_user
     end_card: str | None = None  # help-resources end card: auto | always | never; None: config's end_card.mode
     output_name: str = ""  # the output relative to the out dir, with "/" (report and resume key)
-    more_clips: tuple[Path, ...] = ()  # clips joined after `clip`, in order (each used whole)
+    more_clips: tuple[Path, ...] = ()  # clips joined after `clip`, in order (a duet: B)
+    more_spans: tuple[Span, ...] = ()  # (start, end) of each of `more_clips`, None: its start/end; (): all whole
+    duet: bool = False  # `clip` (A) above `more_clips[0]` (B), lined up, instead of one after the other
+    layout: str | None = None  # the duet's layout; None: config's duet.layout
+    offset: float | None = None  # seconds after A that B started; None: found from their sound
 
     @property
     def has_span(self) -> bool:
+        """The first clip is cut (`start` or `end`)."""
         return self.start is not None or self.end is not None
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        """Each clip's (start, end), in order; None: the clip's start or end."""
+        rest = self.more_spans or tuple((None, None) for _ in self.more_clips)
+        return ((self.start, self.end), *rest)
 
     @property
     def clips(self) -> tuple[Path, ...]:
@@ -92,44 +104,6 @@ class Manifest:
     rows: tuple[ManifestRow, ...]
     invalid: tuple[RowProblem, ...] = ()
     notes: tuple[str, ...] = ()  # things worth telling the user (ignored columns, encoding)
-
-
-def parse_time(text: str) -> float:
-    """Seconds from "12.5", "12,5" (Finnish decimal comma), "mm:ss(.s)" or "hh:mm:ss(.s)".
-
-    Raises:
-        ValueError: not a time, negative, or minutes/seconds of 60 or more in a clock time.
-    """
-    value = text.strip().replace("\u2009", "").replace(" ", "")
-    match = _CLOCK.match(value)
-    if match:
-        hours, minutes, seconds = match.group(1), match.group(2), match.group(3).replace(",", ".")
-        if float(seconds) >= 60 or (hours is not None and int(minutes) >= 60):
-            raise ValueError(f"{text!r} is not a time (minutes and seconds go up to 59)")
-        return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
-    try:
-        seconds_value = float(value.replace(",", "."))
-    except ValueError:
-        raise ValueError(f"{text!r} is not a time (write 12.5, 12,5, 01:30 or 1:02:03.5)") from None
-    if not math.isfinite(seconds_value) or seconds_value < 0:
-        raise ValueError(f"{text!r} is not a time (it must be 0 or more seconds)")
-    return seconds_value
-
-
-def parse_bool(text: str) -> bool | None:
-    """true/false, kyllä/ei, yes/no, 1/0, x; empty is None.
-
-    Raises:
-        ValueError: anything else.
-    """
-    value = text.strip().lower()
-    if not value:
-        return None
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError(f"{text!r} is not true/false (kyllä/ei)")
 
 
 def read_records(path: Path) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
@@ -293,25 +267,10 @@ def _check_row(number: int, rec: dict[str, str], base: Path, out_root: Path, def
     comment = rec.get("comment", "")
     if not comment.strip():
         reasons.append("no comment")
-    start = end = None
-    for name in ("start", "end"):
-        if rec.get(name):
-            try:
-                value = parse_time(rec[name])
-            except ValueError as exc:
-                reasons.append(f"{name}: {exc}")
-                continue
-            if name == "start":
-                start = value
-            else:
-                end = value
-    if start is not None and end is not None and start >= end:
-        reasons.append(f"start {rec['start']} is not before end {rec['end']}")
-    if end is not None and start is None and end <= 0:
-        reasons.append("end must be after 0")
-    if len(clips) > 1 and (start is not None or end is not None):
-        reasons.append("start and end cut one recording; a row of several clips uses each clip whole "
-                       "(cut them with sossut render --trim, or leave start and end empty)")
+    spans = clip_spans(rec.get("start", ""), rec.get("end", ""), max(1, len(clips)), reasons)
+    duet, layout, offset = _duet(rec, len(clips), reasons)
+    if duet and any(s != (None, None) for s in spans):
+        reasons.append("a duet row uses the time both recordings cover: leave start and end empty")
     avatar = None
     if rec.get("avatar"):
         avatar = _user_path(rec["avatar"], base)
@@ -335,16 +294,40 @@ def _check_row(number: int, rec: dict[str, str], base: Path, out_root: Path, def
     output = _check_output(number, rec.get("output", ""), clip, out_root, reasons)
     if reasons or clip is None or output is None:
         return None
+    (start, end), *more_spans = spans
     return ManifestRow(row=number, clip=clip, comment=comment, output=out_root / output, user=rec.get("user", ""),
                        avatar=avatar, start=start, end=end, captions=captions, show_user=show_user,
-                       output_name=output, more_clips=tuple(clips[1:]))
+                       output_name=output, more_clips=tuple(clips[1:]),
+                       more_spans=tuple(more_spans) if any(s != (None, None) for s in more_spans) else (),
+                       duet=duet, layout=layout, offset=offset)
+
+
+def _duet(rec: dict[str, str], clips: int, reasons: list[str]) -> tuple[bool, str | None, float | None]:
+    """The `duet` and `offset` cells: (a duet?, its layout or None, the offset or None)."""
+    offset = None
+    if rec.get("offset", "").strip():
+        try:
+            offset = parse_offset(rec["offset"])
+        except ValueError as exc:
+            reasons.append(f"offset: {exc}")
+    try:
+        duet, layout = parse_duet(rec.get("duet", ""))
+    except ValueError as exc:
+        reasons.append(f"duet {exc}")
+        return False, None, None
+    if not duet and rec.get("offset", "").strip():
+        reasons.append("offset lines up the two recordings of a duet row: write stack in its duet column, "
+                       "or leave offset empty")
+    if duet and clips and clips != 2:
+        reasons.append(f"a duet row needs exactly two clips, A | B; this one names {clips}")
+    return duet, layout, offset
 
 
 def _clip_texts(cell: str, base: Path, reasons: list[str]) -> list[str]:
     """The clips named in a `clip` cell: one, or several separated by `|`."""
-    if "|" not in cell or _user_path(cell, base).is_file():
+    if BAR not in cell or _user_path(cell, base).is_file():
         return [cell]
-    texts = [t.strip() for t in cell.split("|")]
+    texts = [t.strip() for t in cell.split(BAR)]
     if not all(texts):
         reasons.append(f"clip {cell!r}: a clip name is missing between the | signs")
         return []

@@ -41,7 +41,7 @@ LOCK_NAME = ".sossut-batch.lock"
 REPORT_JSON = "report.json"
 REPORT_CSV = "report.csv"
 SIDECAR_SUFFIXES = (".srt", ".vtt")
-REPORT_FIELDS = ("row", "status", "clip", "output", "seconds", "error", "warnings")
+REPORT_FIELDS = ("row", "status", "clip", "output", "seconds", "error", "warnings", "offset", "confidence")
 _STATE_VERSION = 1
 _EDGE_BYTES = 1 << 20  # the clip fingerprint reads its first and last MB
 
@@ -167,7 +167,10 @@ def fingerprints(rows: tuple[ManifestRow, ...], settings: Settings, speech: Any,
             # only when set: states written before the column existed keep their keys
             **({"end_card": row.end_card} if row.end_card else {}),
             **({"more_clips": [file_id(c) for c in row.more_clips], "join": settings.to_dict()["join"]}
-               if row.more_clips else {}),
+               if row.more_clips and not row.duet else {}),
+            **({"more_spans": [list(s) for s in row.more_spans]} if row.more_spans else {}),
+            **({"duet": {"b": file_id(row.more_clips[0]) if row.more_clips else None, "offset": row.offset,
+                         "layout": row.layout or settings.duet.layout}} if row.duet else {}),
         }
         result[row.row] = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
     return result
@@ -196,7 +199,9 @@ def report_rows(report: BatchReport) -> list[dict[str, Any]]:
     return [
         {"row": r.row, "status": r.status, "clip": r.clip, "output": r.output, "seconds": round(r.seconds, 2),
          "error": r.error + (f" (hint: {r.hint})" if r.hint else ""), "warnings": list(r.warnings),
-         "video_seconds": r.video_seconds}
+         "video_seconds": r.video_seconds,
+         # duet rows only: the offset used and how sure the sound made it (None: the row gave it)
+         **({"offset": r.offset, "confidence": r.confidence} if r.offset is not None else {})}
         for r in report.results
     ]
 
@@ -218,6 +223,15 @@ def write_report(report: BatchReport, manifest: Manifest) -> tuple[Path, Path]:
     writer.writeheader()
     for row in rows:
         writer.writerow({**row, "seconds": f"{row['seconds']:.2f}".replace(".", ","),
-                         "warnings": " | ".join(row["warnings"])})
+                         "warnings": " | ".join(row["warnings"]), **_offset_cells(row)})
     atomic_write(csv_path, buffer.getvalue(), encoding="utf-8-sig")
     return json_path, csv_path
+
+
+def _offset_cells(row: dict[str, Any]) -> dict[str, str]:
+    """A duet row's offset and confidence as Excel in a Finnish locale reads them; "given" if the row gave it."""
+    if row.get("offset") is None:
+        return {"offset": "", "confidence": ""}
+    confidence = row["confidence"]
+    return {"offset": f"{row['offset']:+.3f}".replace(".", ","),
+            "confidence": "given" if confidence is None else f"{confidence:.1f}".replace(".", ",")}

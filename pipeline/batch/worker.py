@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 
 RowStatus = Literal["done", "failed", "skipped", "invalid"]
 ROW_STATUSES: tuple[RowStatus, ...] = get_args(RowStatus)
-# The stages `make_reply` announces, in order ("captions": read from a file).
-StageName = Literal["probe", "card", "transcribe", "captions", "loudness", "render"]
+# The stages `make_reply` and `make_duet` announce, in order ("captions": read from a file;
+# "sync": a duet's two recordings lined up by their sound).
+StageName = Literal["probe", "sync", "card", "transcribe", "captions", "loudness", "render"]
 STAGES: tuple[StageName, ...] = get_args(StageName)
 WorkerEventKind = Literal["stage", "progress"]
 
@@ -54,6 +55,8 @@ class RowResult:
     warnings: tuple[str, ...] = ()
     traceback: str = ""  # unexpected errors only; shown with --debug
     video_seconds: float | None = None  # length of the video made
+    offset: float | None = None  # a duet row: seconds after A that B started (given or found)
+    confidence: float | None = None  # ...and how sure the sound made it; None: the row gave the offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +253,8 @@ def run_row(row: ManifestRow, shared: TranscribeOutcome | None = None,
     try:
         if shared is not None and shared.transcript is None:
             raise PipelineError(f"transcribing {shared.clip.name} failed: {shared.error}", shared.hint)
+        if row.duet:
+            return result("done", **_make_duet(row, shared, worker, on_stage, on_progress))
         warnings, video_seconds = _make(row, shared, worker, on_stage, on_progress)
     except PipelineError as exc:
         return result("failed", error=exc.message, hint=exc.hint)
@@ -259,10 +264,20 @@ def run_row(row: ManifestRow, shared: TranscribeOutcome | None = None,
     return result("done", warnings=warnings, video_seconds=video_seconds)
 
 
+def _transcribe_with(shared: TranscribeOutcome | None, worker: _Worker) -> Callable[[Any], Transcript]:
+    """The row's `transcribe`: the shared recording's transcript, other clips by the worker's model."""
+
+    def transcribe(media: Any) -> Transcript:  # MediaInfo
+        if shared is not None and shared.transcript is not None and path_key(media.path) == path_key(shared.clip):
+            return shared.transcript
+        return worker.transcribe(media.path)
+
+    return transcribe
+
+
 def _make(row: ManifestRow, shared: TranscribeOutcome | None, worker: _Worker,
           on_stage: Callable[[str], None], on_progress: Callable[[float], None]) -> tuple[tuple[str, ...], float]:
     from pipeline.reply import ClipPart, ReplyJob, make_reply
-    from pipeline.types import MediaInfo
     from pipeline.video import probe
 
     span = None
@@ -276,15 +291,50 @@ def _make(row: ManifestRow, shared: TranscribeOutcome | None, worker: _Worker,
                 raise PipelineError(f"{row.clip.name}: start {start:.2f} s is at or after the clip's end ({end:.2f} s)")
         span = (start, end)
 
-    def transcribe(media: MediaInfo) -> Transcript:
-        # the shared transcript is the recording's; a row's other clips are its own
-        if shared is not None and shared.transcript is not None and path_key(media.path) == path_key(shared.clip):
-            return shared.transcript
-        return worker.transcribe(media.path)
-
-    job = ReplyJob(clip=row.clip, comment=Comment(row.comment, row.user, row.avatar), output=row.output,
-                   captions=row.captions, span=span, show_user=row.show_user, sidecar=worker.setup.sidecar,
-                   end_card=row.end_card, more_clips=tuple(ClipPart(c) for c in row.more_clips))
-    result = make_reply(job, worker.setup.settings, transcribe=transcribe, on_stage=on_stage,
+    comment = Comment(row.comment, row.user, row.avatar)
+    options: dict[str, Any] = dict(captions=row.captions, show_user=row.show_user, sidecar=worker.setup.sidecar,
+                                   end_card=row.end_card)
+    if row.more_clips:  # each clip with its own cut
+        parts = [ClipPart(path, start or 0.0, end) for path, (start, end) in zip(row.clips, row.spans)]
+        job = ReplyJob.of_parts(parts, comment, row.output, **options)
+    else:
+        job = ReplyJob(clip=row.clip, comment=comment, output=row.output, span=span, **options)
+    result = make_reply(job, worker.setup.settings, transcribe=_transcribe_with(shared, worker), on_stage=on_stage,
                         on_progress=on_progress, threads=worker.setup.threads)
     return result.warnings, result.duration
+
+
+# A failed sync says what to do in a manifest, not on the command line.
+OFFSET_HINT = ("write the offset in the row's offset column: how many seconds after the first clip (A) the "
+               "second (B) started, negative if it started earlier; e.g. a clap at 2.0 s in A and at 0.5 s "
+               "in B is 1.5")
+
+
+def _make_duet(row: ManifestRow, shared: TranscribeOutcome | None, worker: _Worker,
+               on_stage: Callable[[str], None], on_progress: Callable[[float], None]) -> dict[str, Any]:
+    """Make a duet row's video; returns the RowResult fields it fills (warnings, length, offset)."""
+    from pipeline.duet import DuetJob, make_duet
+
+    settings = worker.setup.settings
+    if row.layout is not None and row.layout != settings.duet.layout:
+        settings = settings.with_values(duet={"layout": row.layout})
+    stage = [""]
+
+    def on_duet_stage(name: str) -> None:
+        stage[0] = name
+        on_stage(name)
+
+    job = DuetJob(row.clip, row.more_clips[0], Comment(row.comment, row.user, row.avatar), row.output,
+                  offset=row.offset, captions=row.captions, show_user=row.show_user, end_card=row.end_card)
+    try:
+        result = make_duet(job, settings, transcribe=_transcribe_with(shared, worker), on_stage=on_duet_stage,
+                           on_progress=on_progress, threads=worker.setup.threads)
+    except PipelineError as exc:
+        if stage[0] == "sync":
+            raise PipelineError(exc.message, OFFSET_HINT) from None
+        raise
+    warnings = result.warnings
+    if worker.setup.sidecar:
+        warnings += ("no .srt/.vtt sidecar: a duet row does not write them yet",)
+    return dict(warnings=warnings, video_seconds=result.duration, offset=round(result.offset, 3),
+                confidence=None if result.sync is None else round(result.sync.confidence, 1))

@@ -70,11 +70,14 @@ def batch(app: App, manifest: Path, out_dir: Path, jobs: int | None, resume: boo
     """Make one reply video per row of MANIFEST (CSV, JSON or YAML).
 
     \b
-    Columns: clip, comment, user, avatar, start, end, output, captions, show_user, end_card.
-    Only clip and comment are required. Paths are relative to the manifest's folder;
-    outputs stay inside --out-dir (default name 003_clip.mp4 from the row number).
+    Columns: clip, comment, user, avatar, start, end, output, captions, show_user, end_card,
+    duet, offset. Only clip and comment are required. Paths are relative to the manifest's
+    folder; outputs stay inside --out-dir (default name 003_clip.mp4 from the row number).
     start/end cut a span of a long recording: 12.5, 12,5, 01:30 or 1:02:03.5.
     Rows that cut one recording share one transcription (captions auto).
+    clip "a.mp4 | b.mp4" joins clips in order; start "3 | 0", end " | 41.5" cut each one.
+    duet "stack" shows the two clips A above B, lined up by their sound or by offset
+    (seconds after A that B started).
     CSV: comma or semicolon, UTF-8 with or without BOM (Excel "CSV UTF-8").
 
     \b
@@ -157,6 +160,9 @@ class PlainDisplay(QuietDisplay):
 
 def _row_line(r: RowResult) -> str:
     text = f"row {r.row}: {r.status} {r.output or Path(r.clip).name} ({r.seconds:.1f} s)"
+    if r.offset is not None:
+        found = "given" if r.confidence is None else f"confidence {r.confidence:.0f}"
+        text += f" offset {r.offset:+.3f} s ({found})"
     if r.status == "failed":
         text += f": {r.error}"
     if r.warnings:

@@ -91,7 +91,7 @@ def test_failing_rows_fail_alone_and_the_batch_exits_1(six_rows: tuple[Result, P
     assert sorted(p.name for p in out.glob("*.mp4")) == ["002_a.mp4", "eka.mp4", "kolmas.mp4", "toka.mp4"]
     assert not list(out.glob(".*partial*"))
     csv_text = (out / "report.csv").read_bytes().decode("utf-8-sig")
-    assert csv_text.splitlines()[0] == "row;status;clip;output;seconds;error;warnings"
+    assert csv_text.splitlines()[0] == "row;status;clip;output;seconds;error;warnings;offset;confidence"
     assert re.search(r"^6;failed;.*rec\.mp4;ohi\.mp4;\d+,\d\d;rec\.mp4: the span starts", csv_text, re.MULTILINE)
 
 

@@ -190,7 +190,7 @@ def test_bad_rows_of_several_clips_say_why(folder: Path) -> None:
     loaded = load_manifest(manifest, folder)
     reasons = {p.row: p.reason for p in loaded.invalid}
     assert "clip puuttuu.mp4 not found" in reasons[2]
-    assert "start and end cut one recording" in reasons[3]
+    assert "start '0:02' has 1 value for 2 clips" in reasons[3]  # one time per clip, separated by |
     assert "missing between the |" in reasons[4]
     assert "would overwrite the clip of row 6" in reasons[5]  # the second clip of a row is an input too
     assert [r.row for r in loaded.rows] == [6]

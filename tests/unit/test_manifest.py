@@ -7,13 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.batch.manifest import (
-    default_output_name,
-    load_manifest,
-    parse_bool,
-    parse_time,
-    read_records,
-)
+from pipeline.batch.cells import parse_bool, parse_time
+from pipeline.batch.manifest import default_output_name, load_manifest, read_records
 from pipeline.errors import InputError
 
 
@@ -207,7 +202,7 @@ def test_missing_manifest(folder: Path) -> None:
 def test_unknown_columns_are_noted_and_notes_ignored(folder: Path) -> None:
     m = load_manifest(write(folder / "m.csv", "Clip;Comment;Notes;Tila\na.mp4;moi;eka vastaus;valmis\n"), folder)
     assert len(m.rows) == 1 and m.notes == ("ignoring unknown columns: tila (known: clip, comment, user, avatar, "
-                                            "start, end, output, captions, show_user, end_card)",)
+                                            "start, end, output, captions, show_user, end_card, duet, offset)",)
 
 
 def test_json_item_that_is_not_an_object(folder: Path) -> None:
