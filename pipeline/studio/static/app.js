@@ -257,15 +257,20 @@ async function reloadJob() {
   if (!state.job) return;
   state.job = await api("GET", `/api/jobs/${state.job.id}`);
   showResult(state.job);
+  showClips(state.job); // clips.js
 }
 
 // --- clip ---------------------------------------------------------------------------------
 
 function showClip(job) {
   const has = job.has_clip;
+  const count = (job.clips || []).length;
   $("#clip-current").hidden = !has;
   $("#clip-choose").hidden = has;
-  $("#clip-name").textContent = has ? t("clip.current", { name: job.clip_name }) : "";
+  $("#clip-choose-title").hidden = true;
+  $("#clip-name").textContent = !has ? "" : count > 1 ? t("clips.current_many", { n: count })
+    : t("clip.current", { name: job.clip_name });
+  showClips(job); // clips.js: the tiles, join or duet
   $("#transcribe").disabled = !has;
   $("#render").disabled = !has;
   $("#clip-limit").textContent = t("clip.limit", { size: formatBytes(INFO.max_upload_bytes) });
@@ -289,8 +294,10 @@ async function loadExisting() {
   }
 }
 
-$("#clip-replace").addEventListener("click", () => {
+// "Lisää klippi": the chooser again; what is picked goes to the end of the list.
+$("#clip-add").addEventListener("click", () => {
   $("#clip-choose").hidden = false;
+  $("#clip-choose-title").hidden = false;
   loadExisting();
 });
 
@@ -298,7 +305,7 @@ $("#clip-use").addEventListener("click", async () => {
   const name = $("#clip-existing").value;
   hideError($("#clip-error"));
   try {
-    clipChanged(await api("POST", `/api/jobs/${state.job.id}/clip-ref`, { name }));
+    clipChanged(await api("POST", `/api/jobs/${state.job.id}/clip-ref`, { name, add: state.job.has_clip }));
   } catch (e) { showError($("#clip-error"), e); }
 });
 
@@ -336,7 +343,7 @@ function upload(file) {
   }
   const progress = $("#clip-progress");
   const xhr = new XMLHttpRequest();
-  xhr.open("PUT", `/api/jobs/${state.job.id}/clip`);
+  xhr.open("PUT", `/api/jobs/${state.job.id}/clip${state.job.has_clip ? "?add=1" : ""}`);
   xhr.setRequestHeader("Content-Type", "application/octet-stream");
   xhr.setRequestHeader("X-File-Name", encodeURIComponent(file.name));
   xhr.upload.onprogress = (ev) => {
@@ -439,10 +446,11 @@ function followTask() {
     button.disabled = going;
     cancel.hidden = !going;
     if (going) $(`#${kind}-note`).hidden = true;
-    if (task.state === "waiting") setProgress(progress, 0, t(`${kind === "render" ? "render" : "captions"}.waiting`));
+    const words = { render: "render", transcribe: "captions", sync: "sync" }[kind];
+    if (task.state === "waiting") setProgress(progress, 0, t(`${words}.waiting`));
     if (task.state === "running") {
       const pct = Math.round(task.progress * 100);
-      setProgress(progress, task.progress, t(`${kind === "render" ? "render" : "captions"}.running`, { pct }));
+      setProgress(progress, task.progress, t(`${words}.running`, { pct }));
     }
     if (task.state === "done" || task.state === "error" || task.state === "cancelled") {
       source.close();
@@ -598,7 +606,7 @@ async function loadCaptions() {
   $("#render-no-captions").hidden = !state.job.has_clip || has;
   if (has && cues.length) {
     const player = $("#player");
-    const src = `/api/jobs/${id}/clip`;
+    const src = editorSource(state.job); // clips.js: the clip, or the made video of several clips
     if (player.getAttribute("src") !== src) player.src = src;
     renderCues();
   }
