@@ -212,15 +212,18 @@ def waveform(store: JobStore, job: JobData, clip: JobClip) -> dict[str, Any]:
     peaks: list[float] = []
     if media.has_audio:
         samples = decode_audio(path, rate=WAVE_RATE)[0]
-        peaks = envelope(samples, WAVE_RATE, rate)
+        # The sound may run a little past the container's duration: the cap holds all the same.
+        step = max(int(round(WAVE_RATE / rate)), math.ceil(samples.size / WAVE_MAX_POINTS))
+        peaks = envelope(samples, step)
+        rate = WAVE_RATE / step
     data = {"duration": round(duration, 3), "rate": round(rate, 4), "peaks": peaks, "stamp": stamp}
     atomic_write(cache, json.dumps(data), mode=FILE_MODE)
     return data
 
 
-def envelope(samples: np.ndarray, sample_rate: int, points_per_second: float) -> list[float]:
-    """The loudest absolute sample of each 1/points_per_second s, scaled so the loudest is 1."""
-    step = max(1, int(round(sample_rate / points_per_second)))
+def envelope(samples: np.ndarray, step: int) -> list[float]:
+    """The loudest absolute sample of each `step` samples, scaled so the loudest is 1."""
+    step = max(1, step)
     count = math.ceil(samples.size / step)
     if count == 0:
         return []
