@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from pipeline.config import load_settings
 from pipeline.studio import create_app
 from pipeline.studio.jobs import JobStore
+from pipeline.types import Segment, Transcript, Word
 from tests.conftest import make_clip, poll_until, probe_output
 from tests.media.test_duet import A_SECONDS, B_SECONDS, LEAD, NOISE, _pair
 from tests.unit.test_studio_security import ORIGIN, logged_in, new_job
@@ -148,3 +149,41 @@ def test_render_of_two_joined_clips_and_of_a_duet(studio: tuple[TestClient, JobS
     assert (info["width"], info["height"]) == (1080, 1920)
     assert abs(info["duration"] - (A_SECONDS - LEAD)) < 0.1, info["duration"]  # the time both cover
     assert "[duet]" in store.file(duet, "render.toml").read_text(encoding="utf-8")
+
+
+def _said(text: str, duration: float) -> Transcript:
+    """What a fake engine heard in a clip: one word a second, the clip's name in it."""
+    words = tuple(Word(f"{text}{i}", i + 0.1, i + 0.6) for i in range(int(duration)))
+    return Transcript("fi", duration, (Segment(words[0].start, words[-1].end, " ".join(w.word for w in words),
+                                               words),))
+
+
+def test_captions_of_joined_clips_are_on_the_joined_clock(studio: tuple[TestClient, JobStore], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """"Tekstitä" on two clips: each clip's words, the second's moved to where it starts in the video
+    (after the first's cut, less the crossfade); the file is what render reads back."""
+    client, store = studio
+    first = make_clip(tmp_path / "eka.mp4", size=(320, 240), seconds=3.0)
+    second = make_clip(tmp_path / "toka.mp4", size=(320, 240), seconds=4.0)
+
+    def fake(path: Path, options: Any, **kwargs: Any) -> Transcript:
+        return _said("eka" if path.name == "clip.mp4" else "toka", 4.0)  # the first upload is clip.mp4
+
+    monkeypatch.setattr("pipeline.speech.transcribe_file", fake)
+    job_id = new_job(client)
+    add(client, job_id, first, first=True)
+    job = add(client, job_id, second)
+    client.put(f"/api/jobs/{job_id}/clips/{job['clips'][0]['key']}", json={"start": 1.0}, headers=H)
+    client.post(f"/api/jobs/{job_id}/transcribe", headers=H)
+    job = wait_task(client, job_id)
+    assert job["task"]["state"] == "done", job["task"]
+    cues = client.get(f"/api/jobs/{job_id}/captions").json()["cues"]
+    words = [(w["word"], round(w["start"], 2)) for c in cues for w in c["words"]]
+    fade = load_settings().join.crossfade
+    # clip 1 from 1.0 s: its words 1 and 2 at 0.1 and 1.1; clip 2 starts at 2.0 - fade
+    assert words[:2] == [("eka1", 0.1), ("eka2", 1.1)], words
+    assert ("toka0", round(2.0 - fade + 0.1, 2)) in words, words
+    assert not job["captions_stale"]
+    client.post(f"/api/jobs/{job_id}/clips/order", json={"order": [c["key"] for c in reversed(job["clips"])]},
+                headers=H)
+    assert client.get(f"/api/jobs/{job_id}").json()["captions_stale"] is True
