@@ -172,6 +172,8 @@ async def info(studio: Studio, request: Request) -> Response:
         "duet_layouts": joined.duet_layouts(studio.settings),  # the layouts this pipeline can make
         "max_clips": cliplist.MAX_CLIPS,
         "sync_min_confidence": studio.settings.sync.min_confidence,  # the page says how sure an offset is
+        "join_crossfade": studio.settings.join.crossfade,  # the editor's player joins the clips as render does
+        "duet_sound": studio.settings.duet.sound,
         "limits": {"max_chars_per_line": c.max_chars_per_line, "max_cps": c.max_cps, "max_lines": c.max_lines,
                    "min_duration": c.min_duration},
     })

@@ -19,7 +19,7 @@ except ImportError:  # the `chromium` fixture skips (or fails under CI) with the
     expect = None
 
 from tests.browser.conftest import Browser, Studio
-from tests.conftest import REPO, poll_until
+from tests.conftest import REPO, make_clip, poll_until
 from tests.media.test_duet import A_SECONDS, B_SECONDS, LEAD, NOISE, _pair
 
 pytestmark = pytest.mark.browser
@@ -107,3 +107,52 @@ def test_add_a_clip_drag_it_first_then_make_a_duet_and_nudge_it(browser: Browser
     page.reload()
     page.wait_for_selector("#duet:not([hidden])")
     expect(page.locator("#duet-offset")).to_have_value("0.65")
+
+
+def test_caption_editor_plays_joined_clips_on_the_videos_clock(browser: Browser, studio: Studio,
+                                                               tmp_path: Path) -> None:
+    """Captions of two joined clips: a cue in the second clip's part seeks the player into that
+    clip (its cut), and the page's playhead is on the joined video's clock."""
+    from pipeline.captions import write_json
+    from pipeline.types import Cue, Word
+
+    page = browser.page
+    page.click("#nav-new")
+    page.wait_for_selector("#view-job:not([hidden])")
+    page.set_input_files("#clip-file", str(make_clip(tmp_path / "eka.mp4", size=(320, 240), seconds=2.0)))
+    page.wait_for_selector("#clip-current:not([hidden])")
+    page.click("#clip-add")
+    page.set_input_files("#clip-file", str(make_clip(tmp_path / "toka.mp4", size=(320, 240), seconds=4.0)))
+    expect(page.locator("#clip-list li")).to_have_count(2)
+    second = page.get_attribute("#clip-list li:nth-child(2)", "data-key")
+    page.fill("#clip-list li:nth-child(2) .trim-start", "1")
+    page.press("#clip-list li:nth-child(2) .trim-start", "Enter")
+    poll_until(lambda: job_json(studio)["clips"][1]["start"] == 1.0, "the cut in job.json")
+    # Captions on the joined clock (as "Tekstitä" writes them): the second clip's part starts at 2.0 s.
+    [folder] = studio.job_folders()
+    write_json([Cue(0.2, 1.5, ("Eka osa",), (Word("Eka", 0.2, 0.6), Word("osa", 0.7, 1.5))),
+                Cue(2.5, 4.0, ("Toka osa",), (Word("Toka", 2.5, 3.0), Word("osa", 3.1, 4.0)))],
+               folder / "captions.json")
+    page.reload()
+    page.wait_for_selector("#editor:not([hidden])")
+    assert "peräkkäin" in page.inner_text("#player-clock")
+    page.locator("#cue-list li").nth(1).locator(".cue-time").click()
+    player = page.locator("#player")
+    poll_until(lambda: str(player.evaluate("v => v.getAttribute('src')")).endswith(f"/clips/{second}"),
+               "the player on the second clip")
+    # 2.51 s of the video is 0.51 s into the second part: 1.51 s of its clip (cut from 1.0 s)
+    poll_until(lambda: abs(player.evaluate("v => v.currentTime") - 1.51) < 0.05, "the seek into the cut")
+    expect(page.locator("#cue-list li").nth(1)).to_have_class(re.compile(r"\bcurrent\b"))
+    page.locator("#cue-list li").nth(0).locator(".cue-time").click()
+    first = page.get_attribute("#clip-list li:nth-child(1)", "data-key")
+    poll_until(lambda: str(player.evaluate("v => v.getAttribute('src')")).endswith(f"/clips/{first}"),
+               "the player back on the first clip")
+    poll_until(lambda: abs(player.evaluate("v => v.currentTime") - 0.21) < 0.05, "the seek into the first clip")
+    # Playing on past the first clip's end goes on in the second clip, from its cut.
+    player.evaluate("v => { v.muted = true; seekPlayer(1.8); }")
+    poll_until(lambda: abs(player.evaluate("v => v.currentTime") - 1.8) < 0.05, "the seek near the first clip's end")
+    player.evaluate("v => v.play()")
+    poll_until(lambda: str(player.evaluate("v => v.getAttribute('src')")).endswith(f"/clips/{second}"),
+               "playback into the second clip")
+    poll_until(lambda: player.evaluate("v => v.currentTime") >= 1.0 and page.evaluate("playerTime()") >= 2.0,
+               "the second clip playing from its cut, on the video's clock")

@@ -721,7 +721,7 @@ function seekToWord(i, area) {
   const k = tokenAtCaret(area.value, area.selectionStart);
   const w = tokenToWord(cue, Math.max(k, 0), tokens);
   if (w < 0) return false;
-  $("#player").currentTime = cue.words[w].start + 0.001;
+  seekPlayer(cue.words[w].start + 0.001); // clips.js: on the made video's clock
   return true;
 }
 
@@ -832,10 +832,7 @@ function select(i, seek) {
   state.selected = i;
   markSelected();
   $("#editor-hint").hidden = true;
-  if (seek) {
-    const player = $("#player");
-    player.currentTime = state.cues[i].start + 0.01;
-  }
+  if (seek) seekPlayer(state.cues[i].start + 0.01);
 }
 
 const ROUND = (x) => Math.round(x * 1000) / 1000;
@@ -865,7 +862,7 @@ function setStart(i, value) {
 function setEnd(i, value) {
   const cue = state.cues[i];
   const next = i + 1 < state.cues.length ? state.cues[i + 1].start : Infinity;
-  const duration = $("#player").duration || Infinity;
+  const duration = playerDuration() || Infinity;
   cue.end = ROUND(Math.max(Math.min(value, next, duration), cue.start + 0.1));
   for (const w of cue.words) { w.end = Math.min(w.end, cue.end); w.start = Math.min(w.start, w.end); }
 }
@@ -915,7 +912,7 @@ $(".toolbar").addEventListener("mousedown", (ev) => {
 $(".toolbar").addEventListener("click", (ev) => {
   const button = ev.target.closest("button");
   if (!button) return;
-  const now = $("#player").currentTime;
+  const now = playerTime();
   const act = button.dataset.act;
   if (act === "undo") return undoRedo(state.undo, state.redo);
   if (act === "redo") return undoRedo(state.redo, state.undo);
@@ -947,7 +944,7 @@ let currentWord = null; // the highlighted word span
 function followPlayback() {
   const player = $("#player");
   if (!state.cues || !state.cues.length) return;
-  const now = player.currentTime;
+  const now = playerTime();
   const i = state.cues.findIndex((c) => now >= c.start && now < c.end);
   if (i !== current) {
     current = i;
@@ -1128,7 +1125,7 @@ function resetPreview() {
 
 function playhead() {
   const player = $("#player");
-  return !$("#editor").hidden && player.getAttribute("src") ? player.currentTime || 0 : 0;
+  return !$("#editor").hidden && player.getAttribute("src") ? playerTime() || 0 : 0;
 }
 
 // Ask the server for the frame at the playhead after `delay` ms of quiet; only the newest

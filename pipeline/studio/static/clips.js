@@ -18,19 +18,108 @@ function cutLength(clip) {
 
 function isDuet(job) { return job.kind === "duet" && (job.clips || []).length === 2; }
 
-// The player of the caption editor: captions are on the made video's clock, so with several clips
-// it plays the made video when there is one, else the first clip (and says so).
-function editorSource(job) {
-  const several = (job.clips || []).length > 1;
-  const note = $("#player-clock");
-  note.hidden = !several;
-  if (several && job.has_output) {
-    note.textContent = t("clips.player_output");
-    return `/api/jobs/${job.id}/video?v=${Math.round(job.rendered * 1000)}`;
+// --- the caption editor's player on the made video's clock -------------------------------------
+// Captions are on the clock of the video the job makes. One clip: the clip itself. Several clips:
+// the player plays each clip's cut in turn (switching the source), and times are mapped between
+// the video's clock and the clip playing. A duet: the recording whose sound is used, over the
+// time both cover. (The picture is a clip's, not the finished layout: "Tee video" shows that.)
+
+const timeline = { segments: null, index: 0, signature: "" };
+
+function clipSegments(job) {
+  const clips = job.clips || [];
+  if (clips.length < 2 || clips.some((c) => !c.duration)) return null;
+  if (isDuet(job)) {
+    const offset = job.duet_offset;
+    if (offset === null || offset === undefined) return null;
+    const [a, b] = clips;
+    const startA = Math.max(0, offset);
+    const length = Math.min(a.duration, offset + b.duration) - startA;
+    if (length <= 0) return null;
+    const voiceB = INFO.duet_sound === "b";
+    return [{ key: (voiceB ? b : a).key, at: 0, from: voiceB ? startA - offset : startA, length }];
   }
-  note.textContent = t("clips.player_first");
-  return `/api/jobs/${job.id}/clip`;
+  const lengths = clips.map(cutLength);
+  const fade = Math.min(INFO.join_crossfade || 0, Math.min(...lengths) / 2);
+  let at = 0;
+  return clips.map((clip, i) => {
+    const length = lengths[i] - (i < clips.length - 1 ? fade : 0);
+    const segment = { key: clip.key, at, from: clip.start, length };
+    at += lengths[i] - fade;
+    return segment;
+  });
 }
+
+function segmentSource(job, segment) { return `/api/jobs/${job.id}/clips/${segment.key}`; }
+
+function editorSource(job) {
+  const segments = clipSegments(job);
+  const signature = JSON.stringify(segments);
+  if (signature !== timeline.signature) timeline.index = 0;
+  timeline.signature = signature;
+  timeline.segments = segments;
+  const note = $("#player-clock");
+  note.hidden = (job.clips || []).length < 2;
+  note.textContent = isDuet(job) ? t("clips.player_duet") : t("clips.player_join");
+  return segments ? segmentSource(job, segments[timeline.index]) : `/api/jobs/${job.id}/clip`;
+}
+
+function playerTime() {
+  const player = $("#player");
+  const segments = timeline.segments;
+  if (!segments) return player.currentTime;
+  const segment = segments[timeline.index];
+  return segment.at + Math.min(Math.max(player.currentTime - segment.from, 0), segment.length);
+}
+
+function playerDuration() {
+  const segments = timeline.segments;
+  if (!segments) return $("#player").duration;
+  const last = segments[segments.length - 1];
+  return last.at + last.length;
+}
+
+function playSegment(i, into, play) {
+  const player = $("#player");
+  const segment = timeline.segments[i];
+  timeline.index = i;
+  const src = segmentSource(state.job, segment);
+  const seek = () => {
+    player.currentTime = segment.from + into;
+    if (play) player.play().catch(() => {});
+  };
+  if (player.getAttribute("src") === src) { seek(); return; }
+  player.addEventListener("loadedmetadata", seek, { once: true });
+  player.src = src;
+}
+
+function seekPlayer(time) {
+  const segments = timeline.segments;
+  if (!segments) { $("#player").currentTime = time; return; }
+  let i = segments.findIndex((s) => time < s.at + s.length);
+  if (i < 0) i = segments.length - 1;
+  playSegment(i, Math.min(Math.max(time - segments[i].at, 0), segments[i].length), !$("#player").paused);
+}
+
+// At the end of a clip's cut the next one plays (or the last one stops); checked every frame
+// while playing, as timeupdate comes only a few times a second.
+function checkSegmentEnd() {
+  const segments = timeline.segments;
+  const player = $("#player");
+  if (!segments || player.seeking || !player.getAttribute("src")) return;
+  const segment = segments[timeline.index];
+  if (player.currentTime < segment.from + segment.length - 0.02) return;
+  if (timeline.index < segments.length - 1) playSegment(timeline.index + 1, 0, !player.paused);
+  else if (!player.paused) player.pause();
+}
+
+function watchSegments() {
+  checkSegmentEnd();
+  if (!$("#player").paused && timeline.segments) requestAnimationFrame(watchSegments);
+}
+
+$("#player").addEventListener("timeupdate", checkSegmentEnd);
+$("#player").addEventListener("play", () => requestAnimationFrame(watchSegments));
 
 // --- tiles ------------------------------------------------------------------------------------
 
