@@ -174,6 +174,37 @@ def timeline_cues(store: JobStore, job: JobData, settings: Settings, transcribe:
     return cues
 
 
+def still_source(store: JobStore, job: JobData, settings: Settings, at: float
+                 ) -> tuple[Path, float, float, tuple[float, float] | None]:
+    """Which clip shows the video's frame at `at` (on the captions' clock), and where.
+
+    Returns:
+        (the clip, the time in it, how much the video's clock is ahead of the clip's, the stretch
+        of the video's clock that clip plays in; None: the whole, one clip).
+    """
+    from pipeline.video import common_span, join_parts, probe
+
+    paths = clip_paths(store, job)
+    if len(paths) == 1:
+        return paths[0], at, 0.0, None
+    if cliplist.is_duet(job):
+        if job.duet_offset is None:  # not lined up yet: the first recording as it is
+            return paths[0], at, 0.0, None
+        media_a, media_b = probe(paths[0]), probe(paths[1])
+        common = common_span(media_a.duration, media_b.duration, job.duet_offset)
+        voice, start = (paths[1], common.start_b) if settings.duet.sound == "b" else (paths[0], common.start_a)
+        return voice, start + at, -start, (0.0, common.duration)
+    medias = [probe(p) for p in paths]
+    timing = join_parts(medias, [_span(c, m.duration) for c, m in zip(job.clips, medias)], settings)
+    fade = timing[0].duration - timing[1].start
+    for index, part in enumerate(timing):
+        end = part.start + part.duration - (fade if index < len(timing) - 1 else 0.0)
+        if at < end or index == len(timing) - 1:
+            shift = part.start - part.trim_start
+            return paths[index], at - shift, shift, (part.start, end)
+    raise AssertionError("unreachable")
+
+
 def _span(clip: JobClip, duration: float) -> tuple[float, float] | None:
     if clip.start <= 0 and clip.end is None:
         return None

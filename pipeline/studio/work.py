@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Settings
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import PipelineError
 from pipeline.studio import joined
 from pipeline.studio.cliplist import is_duet, timeline
 from pipeline.studio.jobs import OUTPUT_NAME, JobData, JobStore, download_name
@@ -250,21 +250,22 @@ def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) 
     """`preview.png`: the 9:16 frame at `at` seconds as the render would burn it (card and
     captions placed as `make_reply` places them, one plan, `render_still`).
 
+    `at` is on the captions' clock. With several clips the frame is of the clip playing then
+    (`joined.still_source`); a duet's is of the recording whose sound is used, not its layout.
+
     Raises:
         InputError: no clip.
         PipelineError: the clip, the card or ffmpeg failed.
     """
     import tempfile
 
-    from pipeline.captions import read_captions, write_ass
+    from pipeline.captions import read_captions, shift_cues, write_ass
     from pipeline.comments import find_personal_data_in_cues, mask_cues, mask_options
     from pipeline.reply import CAPTION_GAP_PX, comment_card
     from pipeline.video import make_plan, place_card, probe, render_still
 
-    clip = store.clip_path(job)
-    if clip is None:
-        raise InputError("the job has no clip", hint="add a clip first")
     styled = job_settings(settings, job)
+    clip, at, shift, span = joined.still_source(store, job, styled, at)
     media = probe(clip)
     canvas = (styled.canvas.width, styled.canvas.height)
     with tempfile.TemporaryDirectory(prefix="sossut-preview-") as work:
@@ -276,6 +277,8 @@ def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) 
         ass = None
         if captions.is_file():
             cues = read_captions(captions, styled.captions, styled.canvas.width, styled.safe_zone)
+            if span is not None:  # the part of the video this clip plays in, on the clip's clock
+                cues = shift_cues(cues, shift, *span)
             cues = [replace(c, end=min(c.end, media.duration)) for c in cues if c.start < media.duration - 0.05]
             options = mask_options(styled.privacy)
             if cues and styled.privacy.mask_captions and find_personal_data_in_cues(cues, options):

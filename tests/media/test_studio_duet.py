@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from PIL import Image
 from starlette.testclient import TestClient
 
 from pipeline.config import load_settings
@@ -187,3 +188,19 @@ def test_captions_of_joined_clips_are_on_the_joined_clock(studio: tuple[TestClie
     client.post(f"/api/jobs/{job_id}/clips/order", json={"order": [c["key"] for c in reversed(job["clips"])]},
                 headers=H)
     assert client.get(f"/api/jobs/{job_id}").json()["captions_stale"] is True
+
+
+def test_preview_at_a_time_in_the_second_clip_shows_the_second_clip(studio: tuple[TestClient, JobStore],
+                                                                     tmp_path: Path) -> None:
+    client, store = studio
+    red = make_clip(tmp_path / "punainen.mp4", size=(360, 640), seconds=2.0, source="color=c=0xc00000:")
+    blue = make_clip(tmp_path / "sininen.mp4", size=(360, 640), seconds=2.0, source="color=c=0x0000c0:")
+    job_id = new_job(client)
+    add(client, job_id, red, first=True)
+    add(client, job_id, blue)
+    for at, colour in ((0.5, (192, 0, 0)), (3.0, (0, 0, 192))):
+        r = client.post(f"/api/jobs/{job_id}/preview", json={"at": at}, headers=H)
+        assert r.status_code == 200, r.text
+        with Image.open(store.file(job_id, "preview.png")) as image:
+            pixel = image.convert("RGB").getpixel((20, image.height - 20))
+        assert max(abs(p - c) for p, c in zip(pixel, colour)) < 40, (at, pixel)
