@@ -316,7 +316,11 @@ class JobStore:
             changed = change(job)
             if changed == job:
                 return job
-            if [c.key for c in changed.clips] != [c.key for c in job.clips]:
+            before, after = [c.key for c in job.clips], [c.key for c in changed.clips]
+            if after == before[::-1] and cliplist.is_duet(job) and job.duet_offset is not None:
+                # The two recordings swapped: the same offset seen from the other one.
+                changed = replace(changed, duet_offset=-job.duet_offset)
+            elif after != before:
                 changed = replace(changed, duet_offset=None, duet_sync="", duet_confidence=0.0)
             return self.save(changed)
 

@@ -94,9 +94,9 @@ def sync(store: JobStore, job: JobData, settings: Settings, on_progress: Progres
     on_progress(0.0)
     try:
         found = sync_clips(a, b, settings.sync)
-    except InputError as exc:
+    except InputError:
         on_progress(0.5)  # a cancel asked meanwhile wins
-        log.info("job %s: no sure offset from the sound (%s)", job.id, exc.message.split(":")[0])
+        log.info("job %s: no sure offset from the sound", job.id)  # the message names files: not logged
         latest = store.load(job.id)
         return store.save(replace(latest, duet_sync="low", duet_confidence=0.0,
                                   duet_offset=latest.duet_offset if latest.duet_offset is not None else 0.0))

@@ -24,6 +24,8 @@ from tests.media.test_duet import A_SECONDS, B_SECONDS, LEAD, NOISE, _pair
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = REPO / "assets" / "screenshots" / "studio-duet.png"
+# The room's noise in bursts, as speech comes: the two waveforms show where they line up.
+BURSTS = f"{NOISE},volume='0.05+0.95*lt(mod(t,0.9),0.25+0.15*sin(3*t))':eval=frame"
 
 
 def job_json(studio: Studio) -> dict[str, Any]:
@@ -35,8 +37,8 @@ def job_json(studio: Studio) -> dict[str, Any]:
 def test_add_a_clip_drag_it_first_then_make_a_duet_and_nudge_it(browser: Browser, studio: Studio,
                                                                  tmp_path: Path) -> None:
     page = browser.page
-    a, b = _pair(tmp_path, f"{NOISE},atrim=0:{A_SECONDS}",
-                 f"{NOISE},atrim={LEAD}:{LEAD + B_SECONDS},asetpts=PTS-STARTPTS")
+    a, b = _pair(tmp_path, f"{BURSTS},atrim=0:{A_SECONDS}",
+                 f"{BURSTS},atrim={LEAD}:{LEAD + B_SECONDS},asetpts=PTS-STARTPTS")
     first, second = tmp_path / "puhelin yksi.mp4", tmp_path / "puhelin kaksi.mp4"
     shutil.copy(a, first)
     shutil.copy(b, second)
@@ -74,7 +76,7 @@ def test_add_a_clip_drag_it_first_then_make_a_duet_and_nudge_it(browser: Browser
     expect(page.locator("#duet-status")).to_have_attribute("data-state", "found", timeout=60_000)
     assert "Video 2 alkoi 0,70 s videon 1 jälkeen." in page.inner_text("#duet-status")
     assert "varma" in page.inner_text("#duet-status")
-    expect(page.locator("#duet-offset")).to_have_value("0.70")
+    expect(page.locator("#duet-offset")).to_have_value("0,70")
     for canvas, seconds in (("#wave-a", A_SECONDS), ("#wave-b", B_SECONDS)):  # 200 points a second
         expect(page.locator(canvas)).to_have_attribute("data-drawn", re.compile(r"\d+"))
         assert abs(int(page.get_attribute(canvas, "data-drawn") or 0) - seconds * 200) <= 5
@@ -96,17 +98,17 @@ def test_add_a_clip_drag_it_first_then_make_a_duet_and_nudge_it(browser: Browser
     # Nudge: +0,1 s and +0,01 s, then the field; each saved (by hand now).
     page.click("button[data-nudge='0.1']")
     page.click("button[data-nudge='0.01']")
-    expect(page.locator("#duet-offset")).to_have_value("0.81")
+    expect(page.locator("#duet-offset")).to_have_value("0,81")
     poll_until(lambda: job_json(studio).get("duet_offset") == 0.81, "the nudged offset in job.json")
     assert job_json(studio)["duet_sync"] == "manual"
     assert "Siirtymä on asetettu käsin" in page.inner_text("#duet-status")
-    page.fill("#duet-offset", "0.65")
+    page.fill("#duet-offset", "0,65")
     page.press("#duet-offset", "Enter")
     poll_until(lambda: job_json(studio).get("duet_offset") == 0.65, "the typed offset in job.json")
     # and it is still there when the job is opened again
     page.reload()
     page.wait_for_selector("#duet:not([hidden])")
-    expect(page.locator("#duet-offset")).to_have_value("0.65")
+    expect(page.locator("#duet-offset")).to_have_value("0,65")
 
 
 def test_caption_editor_plays_joined_clips_on_the_videos_clock(browser: Browser, studio: Studio,
@@ -156,3 +158,28 @@ def test_caption_editor_plays_joined_clips_on_the_videos_clock(browser: Browser,
                "playback into the second clip")
     poll_until(lambda: player.evaluate("v => v.currentTime") >= 1.0 and page.evaluate("playerTime()") >= 2.0,
                "the second clip playing from its cut, on the video's clock")
+
+
+def test_headphone_pair_asks_for_the_offset_by_hand_in_finnish(browser: Browser, studio: Studio,
+                                                               tmp_path: Path) -> None:
+    page = browser.page
+    a, b = _pair(tmp_path, f"anoisesrc=d={A_SECONDS}:c=pink:r=48000:seed=1:a=0.3",
+                 f"anoisesrc=d={B_SECONDS}:c=brown:r=48000:seed=99:a=0.3")
+    page.click("#nav-new")
+    page.wait_for_selector("#view-job:not([hidden])")
+    page.set_input_files("#clip-file", str(a))
+    page.wait_for_selector("#clip-current:not([hidden])")
+    page.click("#clip-add")
+    page.set_input_files("#clip-file", str(b))
+    expect(page.locator("#clip-list li")).to_have_count(2)
+    page.check("input[name=kind][value=duet]")
+    expect(page.locator("#duet-status")).to_have_attribute("data-state", "low", timeout=60_000)
+    text = page.inner_text("#duet-status")
+    assert "kuulokkeet" in text and "Aseta siirtymä käsin" in text
+    expect(page.locator("#duet-offset")).to_have_value("0,00")
+    assert page.is_hidden("#sync-error")  # not an error: a question
+    page.fill("#duet-offset", "1.25")  # a point is understood as well as the Finnish comma
+    page.press("#duet-offset", "Enter")
+    poll_until(lambda: job_json(studio).get("duet_offset") == 1.25, "the offset given by hand in job.json")
+    assert job_json(studio)["duet_sync"] == "manual"
+    assert "Video 2 alkoi 1,25 s videon 1 jälkeen. Siirtymä on asetettu käsin." in page.inner_text("#duet-status")

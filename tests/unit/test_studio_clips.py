@@ -145,3 +145,14 @@ def test_sync_needs_exactly_two_clips(studio: tuple[TestClient, JobStore]) -> No
     three_clips(store, job_id)
     r = client.post(f"/api/jobs/{job_id}/sync", headers=H)
     assert r.status_code == 400 and r.json()["error"]["key"] == "duet_two_clips"
+
+
+def test_swapping_a_duets_two_clips_turns_the_offset_round(tmp_path: Path) -> None:
+    store = JobStore(tmp_path)
+    job_id = store.create().id
+    a, b, c = three_clips(store, job_id)
+    store.remove_clip(job_id, c)
+    store.update(job_id, {"kind": "duet", "duet_offset": 0.7})
+    job = store.change_clips(job_id, lambda j: reorder(j, [b, a]))
+    assert (job.duet_offset, job.duet_sync) == (-0.7, "manual")
+    assert timeline(job) != timeline(store.change_clips(job_id, lambda j: reorder(j, [a, b])))

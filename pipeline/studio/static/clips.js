@@ -5,7 +5,7 @@
 // Uses app.js's $, $$, t, api, state, schedule, saveState, showError, hideError, startTask.
 "use strict";
 
-const clipsView = { jobId: null, order: "", dragKey: null, waves: {}, offset: 0, drag: null, view: null };
+const clipsView = { jobId: null, order: "", dragKey: null, waves: {}, offset: 0, drag: null, view: null, autoSync: "" };
 
 function secondsText(s, digits = 2) {
   return Math.abs(s).toLocaleString("fi-FI", { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -153,6 +153,12 @@ function showClips(job) {
   $("#captions-stale").hidden = !job.captions_stale;
   $("#duet").hidden = !duet;
   if (duet) showDuet(job);
+  // A new pair (chosen, reordered, one replaced): the server finds the offset from the sound.
+  const going = state.source || (job.task && ["running", "waiting"].includes(job.task.state));
+  if (duet && !job.duet_sync && !going && clipsView.autoSync !== `${job.id}:${order}`) {
+    clipsView.autoSync = `${job.id}:${order}`;
+    startTask("sync");
+  }
 }
 
 function buildTiles(job) {
@@ -358,10 +364,8 @@ for (const radio of $$("input[name=kind]")) {
     hideError($("#clip-error"));
     try {
       state.job = await api("PUT", `/api/jobs/${state.job.id}`, { kind: radio.value });
-      showClips(state.job);
+      showClips(state.job); // a new pair: the offset is looked for right away
       showResult(state.job);
-      // A new pair: the server finds the offset from their sound right away.
-      if (isDuet(state.job) && !state.job.duet_sync) startTask("sync");
     } catch (e) { showError($("#clip-error"), e); }
   });
 }
@@ -394,7 +398,7 @@ function showDuet(job) {
   if (!clipsView.drag) {
     clipsView.offset = job.duet_offset ?? 0;
     const field = $("#duet-offset");
-    if (document.activeElement !== field) field.value = clipsView.offset.toFixed(2);
+    if (document.activeElement !== field) field.value = offsetField(clipsView.offset);
   }
   showDuetStatus(job);
   loadWaves(job);
@@ -489,10 +493,13 @@ function drawWave(canvas, wave, start, from, to, common, colour) {
   canvas.dataset.drawn = String(wave.peaks.length);
 }
 
+// The number field in Finnish: a decimal comma (a point is understood too).
+function offsetField(value) { return value.toFixed(2).replace(".", ",").replace("-", "−"); }
+
 function setOffset(value, save = true) {
   const rounded = Math.round(Math.min(3600, Math.max(-3600, value)) * 1000) / 1000;
   clipsView.offset = rounded;
-  if (document.activeElement !== $("#duet-offset")) $("#duet-offset").value = rounded.toFixed(2);
+  if (document.activeElement !== $("#duet-offset")) $("#duet-offset").value = offsetField(rounded);
   drawWaves();
   if (!save) return;
   const job = state.job;
@@ -515,8 +522,10 @@ for (const b of $$("button[data-nudge]")) {
 }
 
 $("#duet-offset").addEventListener("change", (ev) => {
-  const value = Number(String(ev.target.value).replace(",", "."));
+  const text = String(ev.target.value).trim().replace(",", ".").replace("−", "-").replace(/\s/g, "");
+  const value = text === "" ? NaN : Number(text);
   if (Number.isFinite(value)) setOffset(value);
+  else ev.target.value = offsetField(clipsView.offset); // not a number: back to what it was
 });
 
 // Drag B's waveform sideways (the scale stays as it was when the drag began).
