@@ -16,14 +16,16 @@ import json
 import math
 import secrets
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from pipeline.studio.jobs import JobData
 
+JobKind = Literal["join", "duet"]
 JOB_KINDS: tuple[str, ...] = ("join", "duet")
 DUET_LAYOUTS: tuple[str, ...] = ("stack", "switch")  # what the page offers; the config decides which work
-DuetSync = str  # "": not run, "found": from the sound, "low": the sound gave no sure offset, "manual": set by hand
+# "": not looked for, "found": from the sound, "low": the sound gave no sure offset, "manual": set by hand
+DuetSync = Literal["", "found", "low", "manual"]
 MAX_CLIPS = 20
 MAX_OFFSET = 3600.0  # seconds either way a duet's second recording may start
 
@@ -58,8 +60,8 @@ def new_key() -> str:
 def clips_from_dict(data: dict[str, Any]) -> tuple[JobClip, ...]:
     """The clips of a `job.json`; an older file with one clip (`clip_file`/`clip_ref`) gives that one."""
     items = data.get("clips")
-    if isinstance(items, list):
-        return tuple(JobClip.from_dict(item) for item in items if isinstance(item, dict))
+    if isinstance(items, list):  # an entry without its key (a hand-edited file) is left out
+        return tuple(JobClip.from_dict(item) for item in items if isinstance(item, dict) and item.get("key"))
     if data.get("clip_file") or data.get("clip_ref"):
         return (JobClip(key=FIRST_KEY, name=str(data.get("clip_name", "")), file=str(data.get("clip_file", "")),
                         ref=str(data.get("clip_ref", ""))),)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline.files import atomic_write, is_inside
 from pipeline.studio import cliplist
-from pipeline.studio.cliplist import DUET_LAYOUTS, JOB_KINDS, JobClip
+from pipeline.studio.cliplist import DUET_LAYOUTS, JOB_KINDS, DuetSync, JobClip, JobKind
 from pipeline.types import REFRAMES, VIDEO_SUFFIXES
 
 if TYPE_CHECKING:
@@ -87,11 +87,11 @@ class JobData:
     ledger_warning: str = ""  # ... or could not be, and why (the video is made all the same)
     # Several clips (`cliplist`): joined in order, or two as a duet lined up by `duet_offset`.
     clips: tuple[JobClip, ...] = ()
-    kind: str = "join"  # join | duet
+    kind: JobKind = "join"
     duet_layout: str = "stack"
     duet_offset: float | None = None  # seconds after clip 1 that clip 2 started; None: not known yet
     duet_confidence: float = 0.0  # of the offset found from the sound
-    duet_sync: str = ""  # "", found, low (no sure offset: set it by hand), manual
+    duet_sync: DuetSync = ""  # low: the sound gave no sure offset (headphones): set it by hand
     captions_timeline: str = ""  # `cliplist.timeline` when the captions were made ("": unknown)
 
     def state(self, output_exists: bool) -> JobState:

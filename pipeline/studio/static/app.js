@@ -170,7 +170,9 @@ async function showJobs() {
     const meta = document.createElement("p");
     meta.className = "muted small";
     const when = new Date(job.updated * 1000).toLocaleString("fi-FI", { dateStyle: "medium", timeStyle: "short" });
-    meta.textContent = `${t("jobs.updated", { time: when })} · ${job.clip_name || t("jobs.no_clip")}`;
+    const more = (job.clips || []).length - 1;
+    const clips = job.clip_name ? job.clip_name + (more > 0 ? ` ${t("jobs.more_clips", { n: more })}` : "") : t("jobs.no_clip");
+    meta.textContent = `${t("jobs.updated", { time: when })} · ${clips}`;
     main.append(title, meta);
     const badge = document.createElement("span");
     badge.className = `badge ${job.state}`;
