@@ -130,6 +130,7 @@ def test_caption_editor_plays_joined_clips_on_the_videos_clock(browser: Browser,
     page.fill("#clip-list li:nth-child(2) .trim-start", "1")
     page.press("#clip-list li:nth-child(2) .trim-start", "Enter")
     poll_until(lambda: job_json(studio)["clips"][1]["start"] == 1.0, "the cut in job.json")
+    browser.shot("join-tiles")
     # Captions on the joined clock (as "Tekstitä" writes them): the second clip's part starts at 2.0 s.
     [folder] = studio.job_folders()
     write_json([Cue(0.2, 1.5, ("Eka osa",), (Word("Eka", 0.2, 0.6), Word("osa", 0.7, 1.5))),
@@ -176,6 +177,7 @@ def test_headphone_pair_asks_for_the_offset_by_hand_in_finnish(browser: Browser,
     expect(page.locator("#duet-status")).to_have_attribute("data-state", "low", timeout=60_000)
     text = page.inner_text("#duet-status")
     assert "kuulokkeet" in text and "Aseta siirtymä käsin" in text
+    browser.shot("duet-headphones")
     expect(page.locator("#duet-offset")).to_have_value("0,00")
     assert page.is_hidden("#sync-error")  # not an error: a question
     page.fill("#duet-offset", "1.25")  # a point is understood as well as the Finnish comma
