@@ -62,11 +62,6 @@ def parts(store: JobStore, job: JobData) -> list[Any]:
     return [ClipPart(path, clip.start, clip.end) for path, clip in zip(clip_paths(store, job), job.clips)]
 
 
-def duet_settings(settings: Settings, job: JobData) -> Settings:
-    """The settings with the job's duet layout (a layout the config does not know is a ConfigError)."""
-    return settings.with_values(duet={"layout": job.duet_layout})
-
-
 def duet_layouts(settings: Settings) -> list[str]:
     """The duet layouts the page offers that this pipeline can make."""
     from pipeline.errors import ConfigError
@@ -111,14 +106,13 @@ def duet_offset(store: JobStore, job: JobData, settings: Settings, on_progress: 
     """The job's offset; found from the sound first when not known yet.
 
     Raises:
-        InputError: the sound gives no sure offset (set it by hand in the page).
+        InputError: the sound gives no sure offset and none was set by hand.
     """
     if job.duet_offset is None:
         job = sync(store, job, settings, on_progress)
-        if job.duet_sync == "low":
-            raise InputError("the recordings' sound gives no sure offset (headphones?)",
-                             hint="set the offset by hand in the duet view")
-    assert job.duet_offset is not None
+    if job.duet_sync == "low" or job.duet_offset is None:  # never a guess: a person sets it first
+        raise InputError("the recordings' sound gives no sure offset (headphones?)",
+                         hint="set the offset by hand in the duet view")
     return job.duet_offset
 
 

@@ -180,6 +180,9 @@ def test_headphone_pair_asks_for_the_offset_by_hand_in_finnish(browser: Browser,
     browser.shot("duet-headphones")
     expect(page.locator("#duet-offset")).to_have_value("0,00")
     assert page.is_hidden("#sync-error")  # not an error: a question
+    page.click("#render")  # not from a guess: the page asks for the offset first
+    expect(page.locator("#render-error")).to_contain_text("Aseta ensin")
+    assert not (studio.job_folders()[0] / "vastaus.mp4").exists()
     page.fill("#duet-offset", "1.25")  # a point is understood as well as the Finnish comma
     page.press("#duet-offset", "Enter")
     poll_until(lambda: job_json(studio).get("duet_offset") == 1.25, "the offset given by hand in job.json")

@@ -78,7 +78,7 @@ def test_sync_route_finds_the_offset_within_10_ms(studio: tuple[TestClient, JobS
 
 
 def test_headphone_pair_asks_for_the_offset_by_hand(studio: tuple[TestClient, JobStore], tmp_path: Path) -> None:
-    client, _ = studio
+    client, store = studio
     a, b = _pair(tmp_path, f"anoisesrc=d={A_SECONDS}:c=pink:r=48000:seed=1:a=0.3",
                  f"anoisesrc=d={B_SECONDS}:c=brown:r=48000:seed=99:a=0.3")
     job_id = new_job(client)
@@ -92,6 +92,10 @@ def test_headphone_pair_asks_for_the_offset_by_hand(studio: tuple[TestClient, Jo
     # the page's words for it are Finnish and say what to do
     messages = client.get("/static/messages.fi.json").json()
     assert "käsin" in messages["duet.sync_low"]
+    client.post(f"/api/jobs/{job_id}/render", headers=H)  # never from a guessed offset
+    job = wait_task(client, job_id)
+    assert job["task"]["state"] == "error" and job["task"]["error"]["kind"] == "InputError"
+    assert not store.output(job_id).exists()
     r = client.put(f"/api/jobs/{job_id}", json={"duet_offset": 0.7}, headers=H)
     assert r.json()["duet_sync"] == "manual" and r.json()["duet_offset"] == 0.7
 

@@ -156,3 +156,14 @@ def test_swapping_a_duets_two_clips_turns_the_offset_round(tmp_path: Path) -> No
     job = store.change_clips(job_id, lambda j: reorder(j, [b, a]))
     assert (job.duet_offset, job.duet_sync) == (-0.7, "manual")
     assert timeline(job) != timeline(store.change_clips(job_id, lambda j: reorder(j, [a, b])))
+
+
+def test_an_added_clips_half_upload_is_removed_at_the_next_start(tmp_path: Path) -> None:
+    store = JobStore(tmp_path)
+    folder = store.folder(store.create().id)
+    stale = folder / ".clip-0a1b2c3d.999999999.x1y2.partial.mp4"  # pid 999999999: no such process
+    kept = folder / "clip-0a1b2c3d.mp4"
+    stale.write_bytes(b"half")
+    kept.write_bytes(b"whole")
+    JobStore(tmp_path).remove_stale_partials()
+    assert not stale.exists() and kept.exists()

@@ -564,4 +564,15 @@ for (const radio of $$("input[name=duet_layout]")) {
   });
 }
 
+// No video or captions from a guessed offset: after "no sure offset" a person sets it first.
+document.addEventListener("click", (ev) => {
+  const b = ev.target.closest("#render, #transcribe");
+  if (!b || !state.job || !isDuet(state.job) || state.job.duet_sync !== "low") return;
+  ev.preventDefault();
+  ev.stopImmediatePropagation();
+  showError($(`#${b.id}-error`), { key: "duet_offset_needed" });
+  $("#duet").scrollIntoView({ behavior: "smooth", block: "start" });
+  $("#duet-offset").focus({ preventScroll: true });
+}, true);
+
 window.addEventListener("resize", () => { if (state.job && isDuet(state.job)) drawWaves(); });
