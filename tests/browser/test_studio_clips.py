@@ -19,7 +19,7 @@ except ImportError:  # the `chromium` fixture skips (or fails under CI) with the
     expect = None
 
 from tests.browser.conftest import Browser, Studio
-from tests.conftest import REPO, make_clip, poll_until
+from tests.conftest import REPO, make_clip, poll_until, probe_output
 from tests.media.test_duet import A_SECONDS, B_SECONDS, LEAD, NOISE, _pair
 
 pytestmark = pytest.mark.browser
@@ -109,6 +109,14 @@ def test_add_a_clip_drag_it_first_then_make_a_duet_and_nudge_it(browser: Browser
     page.reload()
     page.wait_for_selector("#duet:not([hidden])")
     expect(page.locator("#duet-offset")).to_have_value("0,65")
+
+    # "Tee video": the duet over the time both cover, with the offset set by hand.
+    page.fill("#comment-text", "Kaksi puhelinta, yksi keskustelu")
+    page.click("#render")
+    page.wait_for_selector("#result:not([hidden])", timeout=120_000)
+    info = probe_output(studio.job_folders()[0] / "vastaus.mp4")
+    assert (info["width"], info["height"]) == (1080, 1920)
+    assert abs(info["duration"] - (A_SECONDS - 0.65)) < 0.1, info["duration"]
 
 
 def test_caption_editor_plays_joined_clips_on_the_videos_clock(browser: Browser, studio: Studio,

@@ -208,3 +208,31 @@ def test_preview_at_a_time_in_the_second_clip_shows_the_second_clip(studio: tupl
         with Image.open(store.file(job_id, "preview.png")) as image:
             pixel = image.convert("RGB").getpixel((20, image.height - 20))
         assert max(abs(p - c) for p, c in zip(pixel, colour)) < 40, (at, pixel)
+
+
+def test_captions_of_a_duet_are_on_the_duets_clock(studio: tuple[TestClient, JobStore], room: tuple[Path, Path],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A duet's "Tekstitä": the first recording's words (its sound is used) over the time both
+    cover, so a word 1.1 s into A is at 0.4 s when B started 0.7 s after A; the offset is found
+    first when not known yet."""
+    client, _ = studio
+    heard: list[str] = []
+
+    def fake(path: Path, options: Any, **kwargs: Any) -> Transcript:
+        heard.append(path.name)
+        return _said("sana", A_SECONDS)
+
+    monkeypatch.setattr("pipeline.speech.transcribe_file", fake)
+    job_id = new_job(client)
+    add(client, job_id, room[0], first=True)
+    add(client, job_id, room[1])
+    client.put(f"/api/jobs/{job_id}", json={"kind": "duet"}, headers=H)
+    client.post(f"/api/jobs/{job_id}/transcribe", headers=H)
+    job = wait_task(client, job_id)
+    assert job["task"]["state"] == "done", job["task"]
+    assert heard == ["clip.mp4"] and abs(job["duet_offset"] - LEAD) < 0.01 and job["duet_sync"] == "found"
+    cues = client.get(f"/api/jobs/{job_id}/captions").json()["cues"]
+    words = [(w["word"], round(w["start"], 2)) for c in cues for w in c["words"]]
+    assert words[0] == ("sana1", round(1.1 - job["duet_offset"], 2)), words
+    assert "sana0" not in [w for w, _ in words]  # said before B started: not in the duet
+    assert not job["captions_stale"]
