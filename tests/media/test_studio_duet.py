@@ -236,3 +236,20 @@ def test_captions_of_a_duet_are_on_the_duets_clock(studio: tuple[TestClient, Job
     assert words[0] == ("sana1", round(1.1 - job["duet_offset"], 2)), words
     assert "sana0" not in [w for w, _ in words]  # said before B started: not in the duet
     assert not job["captions_stale"]
+
+
+def test_a_studio_folder_clip_can_be_added_after_an_upload(studio: tuple[TestClient, JobStore], tmp_path: Path) -> None:
+    client, store = studio
+    make_clip(store.root / "kansiossa ä.mp4", size=(320, 240), seconds=1.5)
+    job_id = new_job(client)
+    add(client, job_id, make_clip(tmp_path / "eka.mp4", size=(320, 240), seconds=1.0), first=True)
+    r = client.post(f"/api/jobs/{job_id}/clip-ref", json={"name": "kansiossa ä.mp4", "add": True}, headers=H)
+    assert r.status_code == 200, r.text
+    clips = r.json()["clips"]
+    assert [c["name"] for c in clips] == ["eka.mp4", "kansiossa ä.mp4"]
+    assert clips[1]["ref"] == "kansiossa ä.mp4" and clips[1]["file"] == "" and abs(clips[1]["duration"] - 1.5) < 0.1
+    assert client.get(f"/api/jobs/{job_id}/clips/{clips[1]['key']}").content == (store.root / "kansiossa ä.mp4").read_bytes()
+    # without "add" it takes the first clip's place, as before
+    r = client.post(f"/api/jobs/{job_id}/clip-ref", json={"name": "kansiossa ä.mp4"}, headers=H)
+    assert [c["name"] for c in r.json()["clips"]] == ["kansiossa ä.mp4", "kansiossa ä.mp4"]
+    assert not (store.folder(job_id) / "clip.mp4").exists()  # the replaced upload is gone
