@@ -297,8 +297,8 @@ class JobStore:
                 (folder / old.file).unlink(missing_ok=True)
             for name in ("transcript.json", "captions.json"):
                 (folder / name).unlink(missing_ok=True)
-            clip = JobClip(key=old.key if old else cliplist.new_key(), name=clip_name, file=clip_file, ref=clip_ref,
-                           duration=duration)
+            # A new key: the page's copies of the old clip (its frame, its waveform) are not reused.
+            clip = JobClip(key=cliplist.new_key(), name=clip_name, file=clip_file, ref=clip_ref, duration=duration)
             job = cliplist.with_clips(job, (clip, *job.clips[1:]))
             return self.save(replace(job, duet_offset=None, duet_sync="", duet_confidence=0.0))
 

@@ -77,9 +77,9 @@ def card_preview(store: JobStore, job: JobData, settings: Settings) -> list[str]
 
 def transcribe(store: JobStore, job: JobData, settings: Settings, on_progress: Callable[[float], None],
                vocabulary_file: Path | None = None) -> list[Cue]:
-    """Transcribe the job's clips (each cached by content, as the CLI), keep the (first clip's)
-    transcript and lay it out as the first captions, on the clock of the video the job makes
-    (`joined.timeline_cues`: a duet's or several clips' joined clock).
+    """Transcribe the job's clips (each cached by content, as the CLI), keep the transcript of a
+    one-clip job, and lay the speech out as the first captions on the clock of the video the job
+    makes (`joined.timeline_cues`: the clip's, the joined clips', or the duet's).
 
     Raises:
         InputError: no clip, or no audio.
