@@ -194,7 +194,7 @@ async def list_clips(studio: Studio, request: Request) -> Response:
 
 
 async def get_job(studio: Studio, request: Request) -> Response:
-    job = studio.store.load(_job_id(request))
+    job = await run_in_threadpool(joined.with_durations, studio.store, studio.store.load(_job_id(request)))
     data = studio.store.summary(job)
     task = studio.tasks.get(job.id)
     data["task"] = task.as_event() if task else None

@@ -76,6 +76,25 @@ def duet_layouts(settings: Settings) -> list[str]:
     return usable
 
 
+def with_durations(store: JobStore, job: JobData) -> JobData:
+    """The job with each clip's length known: a job file from before several clips has none (the
+    page shows it and plays several clips by it); probed once and saved, not as a change."""
+    if all(clip.duration > 0 for clip in job.clips):
+        return job
+    from pipeline.video import probe
+
+    clips = []
+    for clip in job.clips:
+        path = store.path_of(job, clip)
+        if clip.duration <= 0 and path is not None and path.is_file():
+            try:
+                clip = replace(clip, duration=round(probe(path).duration, 3))
+            except InputError:
+                pass  # an unreadable clip says so when it is used
+        clips.append(clip)
+    return store.save(cliplist.with_clips(job, tuple(clips)), touched=False)
+
+
 # --- the duet's offset ---------------------------------------------------------------------
 
 

@@ -253,3 +253,17 @@ def test_a_studio_folder_clip_can_be_added_after_an_upload(studio: tuple[TestCli
     r = client.post(f"/api/jobs/{job_id}/clip-ref", json={"name": "kansiossa ä.mp4"}, headers=H)
     assert [c["name"] for c in r.json()["clips"]] == ["kansiossa ä.mp4", "kansiossa ä.mp4"]
     assert not (store.folder(job_id) / "clip.mp4").exists()  # the replaced upload is gone
+
+
+def test_an_old_job_files_clip_gets_its_length_when_opened(studio: tuple[TestClient, JobStore], tmp_path: Path) -> None:
+    import json
+
+    client, store = studio
+    job_id = new_job(client)
+    make_clip(store.folder(job_id) / "clip.mp4", size=(320, 240), seconds=2.0)
+    old = {"id": job_id, "created": 1.0, "updated": 2.0, "rendered": 3.0, "clip_name": "vanha.mp4",
+           "clip_file": "clip.mp4"}
+    (store.folder(job_id) / "job.json").write_text(json.dumps(old), encoding="utf-8")
+    job = client.get(f"/api/jobs/{job_id}").json()
+    assert abs(job["clips"][0]["duration"] - 2.0) < 0.1 and job["clips"][0]["name"] == "vanha.mp4"
+    assert store.load(job_id).updated == 2.0  # not a change a person made
