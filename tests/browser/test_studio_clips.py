@@ -67,6 +67,10 @@ def test_add_a_clip_drag_it_first_then_make_a_duet_and_nudge_it(browser: Browser
     # The same with the keyboard-reachable buttons: down and back up.
     page.click("#clip-list li:nth-child(1) .move-down")
     expect(page.locator("#clip-list li .clip-title")).to_have_text(["puhelin kaksi.mp4", "puhelin yksi.mp4"])
+    # the keyboard stays with the moved clip, and the page says where it went
+    assert page.evaluate("document.activeElement.closest('li').querySelector('.clip-title').textContent") \
+        == "puhelin yksi.mp4"
+    expect(page.locator("#save-state")).to_have_text("Klippi siirrettiin kohtaan 2.")
     page.click("#clip-list li:nth-child(2) .move-up")
     expect(page.locator("#clip-list li .clip-title")).to_have_text(["puhelin yksi.mp4", "puhelin kaksi.mp4"])
 
