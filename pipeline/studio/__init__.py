@@ -5,7 +5,9 @@ from start to finish without a terminal.
   "Kommentit" view (a pile of comments sorted into the inbox, "Vastaa" opens a reply job);
   `security`: the guard (Host, token cookie, Origin, headers); `jobs`: job folders; `work`: card,
   transcription, captions and render of a job, and its answer in the ledger (the pipeline's own
-  functions); `tasks`: long work in threads.
+  functions); `tasks`: long work in threads; `cliplist`: a job's several clips (order, cuts, join
+  or duet); `joined`: the video's clock of several clips or a duet (captions, sync, waveforms,
+  preview frame); `clips_routes`: their routes.
 - `static/`: the page; every text it shows is in `static/messages.fi.json`.
 """
 

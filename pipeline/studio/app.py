@@ -29,9 +29,10 @@ from starlette.staticfiles import StaticFiles
 from pipeline.config import Settings
 from pipeline.errors import InputError, PipelineError
 from pipeline.files import atomic_path
-from pipeline.studio import comments_routes, vocabulary, work
+from pipeline.studio import cliplist, clips_routes, comments_routes, joined, vocabulary, work
+from pipeline.studio.cliplist import JobClip
 from pipeline.studio.comments_routes import Piles
-from pipeline.studio.jobs import FILE_MODE, JobStore, NotFound, clip_suffix, display_name, download_name
+from pipeline.studio.jobs import FILE_MODE, JobData, JobStore, NotFound, clip_suffix, display_name, download_name
 from pipeline.studio.security import Guard
 from pipeline.studio.tasks import Tasks
 
@@ -123,6 +124,7 @@ def create_app(folder: Path, settings: Settings, *, token: str | None = None, ho
         Route("/api/jobs/{job_id}/events", j(events), methods=["GET"]),
         Route("/api/jobs/{job_id}/video", j(get_video), methods=["GET"]),
         *comments_routes.routes(j),
+        *clips_routes.routes(j),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(routes=routes)
@@ -167,6 +169,11 @@ async def info(studio: Studio, request: Request) -> Response:
         "folder": str(studio.store.root),
         "max_upload_bytes": studio.max_upload_bytes,
         "end_card_default": studio.settings.end_card.mode,  # what a job's end_card "" means
+        "duet_layouts": joined.duet_layouts(studio.settings),  # the layouts this pipeline can make
+        "max_clips": cliplist.MAX_CLIPS,
+        "sync_min_confidence": studio.settings.sync.min_confidence,  # the page says how sure an offset is
+        "join_crossfade": studio.settings.join.crossfade,  # the editor's player joins the clips as render does
+        "duet_sound": studio.settings.duet.sound,
         "limits": {"max_chars_per_line": c.max_chars_per_line, "max_cps": c.max_cps, "max_lines": c.max_lines,
                    "min_duration": c.min_duration},
     })
@@ -187,7 +194,7 @@ async def list_clips(studio: Studio, request: Request) -> Response:
 
 
 async def get_job(studio: Studio, request: Request) -> Response:
-    job = studio.store.load(_job_id(request))
+    job = await run_in_threadpool(joined.with_durations, studio.store, studio.store.load(_job_id(request)))
     data = studio.store.summary(job)
     task = studio.tasks.get(job.id)
     data["task"] = task.as_event() if task else None
@@ -230,7 +237,14 @@ async def upload_clip(studio: Studio, request: Request) -> Response:
     from urllib.parse import unquote
 
     name = display_name(unquote(request.headers.get("x-file-name", "video.mp4")))
-    target = folder / ("clip" + clip_suffix(name))
+    adding = request.query_params.get("add") == "1"  # one more clip, not in place of the first
+    job = studio.store.load(job_id)
+    if adding and len(job.clips) >= cliplist.MAX_CLIPS:
+        return _error(400, "too_many_clips")
+    key = cliplist.new_key()
+    # A clip in place of the only one is "clip.<ext>" as before; any other gets its own name, so
+    # no upload ever lands on another clip's file.
+    target = folder / (("clip" if not adding and len(job.clips) <= 1 else f"clip-{key}") + clip_suffix(name))
     size = 0
     try:
         # Streamed into a temp file beside the target (removed on any failure, and at the next
@@ -244,27 +258,36 @@ async def upload_clip(studio: Studio, request: Request) -> Response:
                     fh.write(chunk)
             if size == 0:
                 raise InputError("empty file")
-            await run_in_threadpool(_probe, tmp)
+            duration = await run_in_threadpool(_probe, tmp)
     except _TooLarge:
         return _error(413, "too_large")
     except InputError as exc:
         return _error(400, "not_video", exc.message, exc.hint)
-    job = await run_in_threadpool(lambda: studio.store.set_clip(job_id, clip_file=target.name, clip_name=name))
+    clip = JobClip(key=key, name=name, file=target.name, duration=duration)
+    job = await run_in_threadpool(_put_clip, studio, job_id, clip, adding)
     log.info("studio: job %s got a clip (%d MB)", job_id, size // (1024 * 1024))
     return JSONResponse(studio.store.summary(job))
+
+
+def _put_clip(studio: Studio, job_id: str, clip: JobClip, adding: bool) -> JobData:
+    if adding:
+        return studio.store.add_clip(job_id, clip)
+    return studio.store.set_clip(job_id, clip_file=clip.file, clip_ref=clip.ref, clip_name=clip.name,
+                                 duration=clip.duration)
 
 
 class _TooLarge(Exception):
     pass
 
 
-def _probe(path: Path) -> None:
-    """Raise `InputError` unless `path` is a video ffmpeg can read."""
+def _probe(path: Path) -> float:
+    """The clip's length in seconds; `InputError` unless `path` is a video ffmpeg can read."""
     from pipeline.video import probe
 
     media = probe(path)
     if media.width <= 0 or media.height <= 0 or media.duration <= 0:
         raise InputError(f"{path.name}: no picture in the file")
+    return round(media.duration, 3)
 
 
 async def choose_clip(studio: Studio, request: Request) -> Response:
@@ -277,11 +300,15 @@ async def choose_clip(studio: Studio, request: Request) -> Response:
     if not isinstance(name, str):
         raise ValueError("name")
     path = studio.store.studio_clip(name)
+    adding = values.get("add") is True  # one more clip, not in place of the first
+    if adding and len(studio.store.load(job_id).clips) >= cliplist.MAX_CLIPS:
+        return _error(400, "too_many_clips")
     try:
-        await run_in_threadpool(_probe, path)
+        duration = await run_in_threadpool(_probe, path)
     except InputError as exc:
         return _error(400, "not_video", exc.message, exc.hint)
-    job = await run_in_threadpool(lambda: studio.store.set_clip(job_id, clip_ref=path.name, clip_name=path.name))
+    clip = JobClip(key=cliplist.new_key(), name=path.name, ref=path.name, duration=duration)
+    job = await run_in_threadpool(_put_clip, studio, job_id, clip, adding)
     return JSONResponse(studio.store.summary(job))
 
 

@@ -26,12 +26,14 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline.files import atomic_write, is_inside
+from pipeline.studio import cliplist
+from pipeline.studio.cliplist import DUET_LAYOUTS, JOB_KINDS, DuetSync, JobClip, JobKind
 from pipeline.types import REFRAMES, VIDEO_SUFFIXES
 
 if TYPE_CHECKING:
@@ -83,6 +85,14 @@ class JobData:
     answers: list[str] = field(default_factory=list)
     ledger_worker: str = ""  # the last render was recorded in the ledger under this name ...
     ledger_warning: str = ""  # ... or could not be, and why (the video is made all the same)
+    # Several clips (`cliplist`): joined in order, or two as a duet lined up by `duet_offset`.
+    clips: tuple[JobClip, ...] = ()
+    kind: JobKind = "join"
+    duet_layout: str = "stack"
+    duet_offset: float | None = None  # seconds after clip 1 that clip 2 started; None: not known yet
+    duet_confidence: float = 0.0  # of the offset found from the sound
+    duet_sync: DuetSync = ""  # low: the sound gave no sure offset (headphones): set it by hand
+    captions_timeline: str = ""  # `cliplist.timeline` when the captions were made ("": unknown)
 
     def state(self, output_exists: bool) -> JobState:
         """Rendered when the video exists and nothing was changed after it was made."""
@@ -90,8 +100,9 @@ class JobData:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobData:
-        names = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        names = {f for f in cls.__dataclass_fields__} - {"clips"}
+        job = cls(**{k: v for k, v in data.items() if k in names})
+        return cliplist.with_clips(job, cliplist.clips_from_dict(data))
 
 
 class JobStore:
@@ -133,12 +144,16 @@ class JobStore:
         return self.file(job_id, OUTPUT_NAME)
 
     def clip_path(self, job: JobData) -> Path | None:
-        """The job's clip: its own copy or the studio-folder clip it refers to."""
-        if job.clip_file:
-            return self.file(job.id, job.clip_file)
-        if job.clip_ref:
+        """The job's (first) clip: its own copy or the studio-folder clip it refers to."""
+        return self.path_of(job, job.clips[0]) if job.clips else None
+
+    def path_of(self, job: JobData, clip: JobClip) -> Path | None:
+        """A clip of the job: its own copy or the studio-folder clip it refers to (None: gone)."""
+        if clip.file:
+            return self.file(job.id, clip.file)
+        if clip.ref:
             try:
-                return self.studio_clip(job.clip_ref)
+                return self.studio_clip(clip.ref)
             except NotFound:
                 return None
         return None
@@ -221,6 +236,9 @@ class JobStore:
                     "reframe": value in REFRAMES,
                     "caption_size": value in CAPTION_SIZES,
                     "end_card": value in END_CARDS,
+                    "kind": value in JOB_KINDS,
+                    "duet_layout": value in DUET_LAYOUTS,
+                    "duet_offset": value is None or _offset_ok(value),
                 }
                 if not allowed.get(key, False):
                     raise ValueError(key)
@@ -228,6 +246,9 @@ class JobStore:
                     changes[key] = value
             if not changes:  # nothing new: the video (if any) stays up to date
                 return job
+            if "duet_offset" in changes and changes["duet_offset"] is not None:
+                changes["duet_offset"] = cliplist.check_offset(changes["duet_offset"])
+                changes["duet_sync"] = "manual"
             return self.save(replace(job, **changes))
 
     def all(self) -> list[JobData]:
@@ -264,16 +285,52 @@ class JobStore:
             self._write(data)
             return data
 
-    def set_clip(self, job_id: str, *, clip_file: str = "", clip_ref: str = "", clip_name: str) -> JobData:
-        """Point the job at a new clip; captions of the old clip no longer fit it and are removed."""
+    def set_clip(self, job_id: str, *, clip_file: str = "", clip_ref: str = "", clip_name: str,
+                 duration: float = 0.0) -> JobData:
+        """Point the job at a new (first) clip, in place of the one it had; captions of the old
+        clip no longer fit it and are removed."""
         with self._lock:
             job = self.load(job_id)
             folder = self.folder(job_id)
-            if job.clip_file and job.clip_file != clip_file:
-                (folder / job.clip_file).unlink(missing_ok=True)
+            old = job.clips[0] if job.clips else None
+            if old is not None and old.file and old.file != clip_file:
+                (folder / old.file).unlink(missing_ok=True)
             for name in ("transcript.json", "captions.json"):
                 (folder / name).unlink(missing_ok=True)
-            return self.save(replace(job, clip_file=clip_file, clip_ref=clip_ref, clip_name=clip_name))
+            # A new key: the page's copies of the old clip (its frame, its waveform) are not reused.
+            clip = JobClip(key=cliplist.new_key(), name=clip_name, file=clip_file, ref=clip_ref, duration=duration)
+            job = cliplist.with_clips(job, (clip, *job.clips[1:]))
+            return self.save(replace(job, duet_offset=None, duet_sync="", duet_confidence=0.0))
+
+    def add_clip(self, job_id: str, clip: JobClip) -> JobData:
+        """One more clip at the end (raises ValueError past `cliplist.MAX_CLIPS`)."""
+        with self._lock:
+            job = cliplist.add(self.load(job_id), clip)
+            return self.save(replace(job, duet_offset=None, duet_sync="", duet_confidence=0.0)
+                             if cliplist.is_duet(job) else job)
+
+    def change_clips(self, job_id: str, change: Callable[[JobData], JobData]) -> JobData:
+        """Apply a `cliplist` change (reorder, trim) and save it; a new pair forgets the old offset."""
+        with self._lock:
+            job = self.load(job_id)
+            changed = change(job)
+            if changed == job:
+                return job
+            before, after = [c.key for c in job.clips], [c.key for c in changed.clips]
+            if after == before[::-1] and cliplist.is_duet(job) and job.duet_offset is not None:
+                # The two recordings swapped: the same offset seen from the other one.
+                changed = replace(changed, duet_offset=-job.duet_offset)
+            elif after != before:
+                changed = replace(changed, duet_offset=None, duet_sync="", duet_confidence=0.0)
+            return self.save(changed)
+
+    def remove_clip(self, job_id: str, key: str) -> JobData:
+        """Remove a clip (its copy in the job folder too). Raises KeyError: no such clip."""
+        with self._lock:
+            job, gone = cliplist.remove(self.load(job_id), key)
+            if gone.file and all(c.file != gone.file for c in job.clips):
+                self.file(job_id, gone.file).unlink(missing_ok=True)
+            return self.save(replace(job, duet_offset=None, duet_sync="", duet_confidence=0.0))
 
     def summary(self, job: JobData) -> dict[str, Any]:
         """What the page shows of a job (the comment included: the page is the user's own)."""
@@ -284,6 +341,11 @@ class JobStore:
         data["has_output"] = output.is_file()
         data["has_captions"] = self.file(job.id, "captions.json").is_file()
         data["has_clip"] = self.clip_path(job) is not None
+        data["clips"] = [dict(c, missing=self.path_of(job, job.clips[i]) is None)
+                         for i, c in enumerate(cliplist.clips_json(job))]
+        data["duet"] = cliplist.is_duet(job)
+        data["captions_stale"] = bool(data["has_captions"] and job.captions_timeline
+                                      and job.captions_timeline != cliplist.timeline(job))
         return data
 
     def remove_stale_partials(self) -> None:
@@ -296,15 +358,24 @@ class JobStore:
                 remove_stale_partials(path / "preview.png")
                 for suffix in {*CLIP_SUFFIXES, ".mp4"}:
                     remove_stale_partials(path / f"clip{suffix}")
+                for partial in path.glob(".clip-*"):  # an added clip's upload: .clip-<key>.<pid>...
+                    remove_stale_partials(path / (partial.name[1:].split(".")[0] + partial.suffix))
 
     def _copied_files(self, job: JobData) -> Iterator[str]:
-        if job.clip_file:
-            yield job.clip_file
+        yield from dict.fromkeys(c.file for c in job.clips if c.file)
         yield from ("transcript.json", "captions.json", "render.toml")
 
     def _write(self, job: JobData) -> None:
         path = self.jobs_dir / job.id / "job.json"
         atomic_write(path, json.dumps(asdict(job), ensure_ascii=False, indent=1), mode=FILE_MODE)
+
+
+def _offset_ok(value: Any) -> bool:
+    try:
+        cliplist.check_offset(value)
+    except ValueError:
+        return False
+    return True
 
 
 def masked_comment(text: str, options: MaskOptions | None = None) -> str:

@@ -18,7 +18,7 @@ from pipeline.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
-TaskKind = Literal["transcribe", "render"]
+TaskKind = Literal["transcribe", "render", "sync"]
 TaskState = Literal["waiting", "running", "done", "error", "cancelled"]
 
 

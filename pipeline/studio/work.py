@@ -15,12 +15,18 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Settings
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import PipelineError
+from pipeline.studio import joined
+from pipeline.studio.cliplist import is_duet, timeline
 from pipeline.studio.jobs import OUTPUT_NAME, JobData, JobStore, download_name
-from pipeline.types import Comment, Cue, Word
+from pipeline.types import Comment, Cue, Transcript, Word
+
+if TYPE_CHECKING:
+    from pipeline.duet import DuetResult
+    from pipeline.reply import ReplyResult
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,8 @@ def job_overrides(settings: Settings, job: JobData) -> dict[str, dict[str, Any]]
     overrides: dict[str, dict[str, Any]] = {"reframe": {"mode": job.reframe}, "captions": {"font_size": size}}
     if job.end_card:  # "": the config's own [end_card] mode
         overrides["end_card"] = {"mode": job.end_card}
+    if is_duet(job):
+        overrides["duet"] = {"layout": job.duet_layout}
     return overrides
 
 
@@ -69,26 +77,30 @@ def card_preview(store: JobStore, job: JobData, settings: Settings) -> list[str]
 
 def transcribe(store: JobStore, job: JobData, settings: Settings, on_progress: Callable[[float], None],
                vocabulary_file: Path | None = None) -> list[Cue]:
-    """Transcribe the job's clip (cached by content, as the CLI), keep the transcript and lay it
-    out as the first captions.
+    """Transcribe the job's clips (each cached by content, as the CLI), keep the transcript of a
+    one-clip job, and lay the speech out as the first captions on the clock of the video the job
+    makes (`joined.timeline_cues`: the clip's, the joined clips', or the duet's).
 
     Raises:
         InputError: no clip, or no audio.
         TranscribeError: the engine failed.
     """
-    from pipeline.captions import layout_cues, write_json
+    from pipeline.captions import write_json
     from pipeline.speech import options_from_settings, transcribe_file
 
-    clip = store.clip_path(job)
-    if clip is None:
-        raise InputError("the job has no clip", hint="add a clip first")
     options = options_from_settings(settings.transcribe, vocabulary_file=vocabulary_file)
-    transcript = transcribe_file(clip, options, on_progress=on_progress)
-    write_json(transcript, store.file(job.id, "transcript.json"))
-    styled = job_settings(settings, job)
-    cues = layout_cues(transcript, styled.captions, styled.canvas.width, styled.safe_zone)
+
+    def run(clip: Path, progress: Callable[[float], None]) -> Transcript:
+        transcript = transcribe_file(clip, options, on_progress=progress)
+        if len(job.clips) == 1:
+            write_json(transcript, store.file(job.id, "transcript.json"))
+        return transcript
+
+    cues = joined.timeline_cues(store, job, job_settings(settings, job), run, on_progress)
     write_json(cues, store.file(job.id, "captions.json"))
-    store.save(store.load(job.id))  # reloaded: the page may have saved edits meanwhile
+    # Reloaded: the page may have saved edits meanwhile; the captions fit the clock they were made on.
+    latest = store.load(job.id)  # with the offset a duet's sync found meanwhile
+    store.save(replace(latest, captions_timeline=timeline(latest)))
     return cues
 
 
@@ -163,23 +175,30 @@ def render(store: JobStore, job: JobData, settings: Settings, on_progress: Calla
     Raises:
         PipelineError: any stage failed; the previous video, if any, is left as it was.
     """
+    from pipeline.duet import DuetJob, make_duet
     from pipeline.reply import ReplyJob, make_reply
     from pipeline.studio.report import render_report
 
-    clip = store.clip_path(job)
-    if clip is None:
-        raise InputError("the job has no clip", hint="add a clip first")
+    parts = joined.parts(store, job)
     captions = store.file(job.id, "captions.json")
+    caption_file = str(captions) if captions.is_file() else "none"
     output = store.file(job.id, OUTPUT_NAME)
     write_render_config(store, job, settings)
     styled = job_settings(settings, job)
-    reply = ReplyJob(clip=clip, comment=Comment(job.comment, job.user), output=output,
-                     captions=str(captions) if captions.is_file() else "none", show_user=job.show_user,
-                     sidecar=True, end_card=job.end_card or None)
+    comment = Comment(job.comment, job.user)
     started = time.time()
     # Each stage start is a progress report of 0: a cancel asked during probe or loudness is
     # noticed before the encode starts.
-    result = make_reply(reply, styled, on_progress=on_progress, on_stage=lambda _stage: on_progress(0.0))
+    result: ReplyResult | DuetResult
+    if is_duet(job):
+        offset = joined.duet_offset(store, job, settings, on_progress)
+        result = make_duet(DuetJob(parts[0].path, parts[1].path, comment, output, offset=offset,
+                                   captions=caption_file, show_user=job.show_user, end_card=job.end_card or None),
+                           styled, on_progress=on_progress, on_stage=lambda _stage: on_progress(0.0))
+    else:
+        reply = ReplyJob.of_parts(parts, comment, output, captions=caption_file, show_user=job.show_user,
+                                  sidecar=True, end_card=job.end_card or None)
+        result = make_reply(reply, styled, on_progress=on_progress, on_stage=lambda _stage: on_progress(0.0))
     # What the page shows beside the video: the end card and the checks after render, in Finnish.
     report = render_report(result.output, styled, mode=job.end_card or styled.end_card.mode, comment=job.comment)
     # Rendered as of its start: an edit made while it ran leaves the job a draft.
@@ -231,21 +250,22 @@ def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) 
     """`preview.png`: the 9:16 frame at `at` seconds as the render would burn it (card and
     captions placed as `make_reply` places them, one plan, `render_still`).
 
+    `at` is on the captions' clock. With several clips the frame is of the clip playing then
+    (`joined.still_source`); a duet's is of the recording whose sound is used, not its layout.
+
     Raises:
         InputError: no clip.
         PipelineError: the clip, the card or ffmpeg failed.
     """
     import tempfile
 
-    from pipeline.captions import read_captions, write_ass
+    from pipeline.captions import read_captions, shift_cues, write_ass
     from pipeline.comments import find_personal_data_in_cues, mask_cues, mask_options
     from pipeline.reply import CAPTION_GAP_PX, comment_card
     from pipeline.video import make_plan, place_card, probe, render_still
 
-    clip = store.clip_path(job)
-    if clip is None:
-        raise InputError("the job has no clip", hint="add a clip first")
     styled = job_settings(settings, job)
+    clip, at, shift, span = joined.still_source(store, job, styled, at)
     media = probe(clip)
     canvas = (styled.canvas.width, styled.canvas.height)
     with tempfile.TemporaryDirectory(prefix="sossut-preview-") as work:
@@ -257,6 +277,8 @@ def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) 
         ass = None
         if captions.is_file():
             cues = read_captions(captions, styled.captions, styled.canvas.width, styled.safe_zone)
+            if span is not None:  # the part of the video this clip plays in, on the clip's clock
+                cues = shift_cues(cues, shift, *span)
             cues = [replace(c, end=min(c.end, media.duration)) for c in cues if c.start < media.duration - 0.05]
             options = mask_options(styled.privacy)
             if cues and styled.privacy.mask_captions and find_personal_data_in_cues(cues, options):

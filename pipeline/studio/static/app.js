@@ -170,7 +170,9 @@ async function showJobs() {
     const meta = document.createElement("p");
     meta.className = "muted small";
     const when = new Date(job.updated * 1000).toLocaleString("fi-FI", { dateStyle: "medium", timeStyle: "short" });
-    meta.textContent = `${t("jobs.updated", { time: when })} · ${job.clip_name || t("jobs.no_clip")}`;
+    const more = (job.clips || []).length - 1;
+    const clips = job.clip_name ? job.clip_name + (more > 0 ? ` ${t("jobs.more_clips", { n: more })}` : "") : t("jobs.no_clip");
+    meta.textContent = `${t("jobs.updated", { time: when })} · ${clips}`;
     main.append(title, meta);
     const badge = document.createElement("span");
     badge.className = `badge ${job.state}`;
@@ -257,15 +259,20 @@ async function reloadJob() {
   if (!state.job) return;
   state.job = await api("GET", `/api/jobs/${state.job.id}`);
   showResult(state.job);
+  showClips(state.job); // clips.js
 }
 
 // --- clip ---------------------------------------------------------------------------------
 
 function showClip(job) {
   const has = job.has_clip;
+  const count = (job.clips || []).length;
   $("#clip-current").hidden = !has;
   $("#clip-choose").hidden = has;
-  $("#clip-name").textContent = has ? t("clip.current", { name: job.clip_name }) : "";
+  $("#clip-choose-title").hidden = true;
+  $("#clip-name").textContent = !has ? "" : count > 1 ? t("clips.current_many", { n: count })
+    : t("clip.current", { name: job.clip_name });
+  showClips(job); // clips.js: the tiles, join or duet
   $("#transcribe").disabled = !has;
   $("#render").disabled = !has;
   $("#clip-limit").textContent = t("clip.limit", { size: formatBytes(INFO.max_upload_bytes) });
@@ -289,8 +296,10 @@ async function loadExisting() {
   }
 }
 
-$("#clip-replace").addEventListener("click", () => {
+// "Lisää klippi": the chooser again; what is picked goes to the end of the list.
+$("#clip-add").addEventListener("click", () => {
   $("#clip-choose").hidden = false;
+  $("#clip-choose-title").hidden = false;
   loadExisting();
 });
 
@@ -298,7 +307,7 @@ $("#clip-use").addEventListener("click", async () => {
   const name = $("#clip-existing").value;
   hideError($("#clip-error"));
   try {
-    clipChanged(await api("POST", `/api/jobs/${state.job.id}/clip-ref`, { name }));
+    clipChanged(await api("POST", `/api/jobs/${state.job.id}/clip-ref`, { name, add: state.job.has_clip }));
   } catch (e) { showError($("#clip-error"), e); }
 });
 
@@ -336,7 +345,7 @@ function upload(file) {
   }
   const progress = $("#clip-progress");
   const xhr = new XMLHttpRequest();
-  xhr.open("PUT", `/api/jobs/${state.job.id}/clip`);
+  xhr.open("PUT", `/api/jobs/${state.job.id}/clip${state.job.has_clip ? "?add=1" : ""}`);
   xhr.setRequestHeader("Content-Type", "application/octet-stream");
   xhr.setRequestHeader("X-File-Name", encodeURIComponent(file.name));
   xhr.upload.onprogress = (ev) => {
@@ -439,10 +448,11 @@ function followTask() {
     button.disabled = going;
     cancel.hidden = !going;
     if (going) $(`#${kind}-note`).hidden = true;
-    if (task.state === "waiting") setProgress(progress, 0, t(`${kind === "render" ? "render" : "captions"}.waiting`));
+    const words = { render: "render", transcribe: "captions", sync: "sync" }[kind];
+    if (task.state === "waiting") setProgress(progress, 0, t(`${words}.waiting`));
     if (task.state === "running") {
       const pct = Math.round(task.progress * 100);
-      setProgress(progress, task.progress, t(`${kind === "render" ? "render" : "captions"}.running`, { pct }));
+      setProgress(progress, task.progress, t(`${words}.running`, { pct }));
     }
     if (task.state === "done" || task.state === "error" || task.state === "cancelled") {
       source.close();
@@ -598,7 +608,7 @@ async function loadCaptions() {
   $("#render-no-captions").hidden = !state.job.has_clip || has;
   if (has && cues.length) {
     const player = $("#player");
-    const src = `/api/jobs/${id}/clip`;
+    const src = editorSource(state.job); // clips.js: the clip, or the made video of several clips
     if (player.getAttribute("src") !== src) player.src = src;
     renderCues();
   }
@@ -713,7 +723,7 @@ function seekToWord(i, area) {
   const k = tokenAtCaret(area.value, area.selectionStart);
   const w = tokenToWord(cue, Math.max(k, 0), tokens);
   if (w < 0) return false;
-  $("#player").currentTime = cue.words[w].start + 0.001;
+  seekPlayer(cue.words[w].start + 0.001); // clips.js: on the made video's clock
   return true;
 }
 
@@ -824,10 +834,7 @@ function select(i, seek) {
   state.selected = i;
   markSelected();
   $("#editor-hint").hidden = true;
-  if (seek) {
-    const player = $("#player");
-    player.currentTime = state.cues[i].start + 0.01;
-  }
+  if (seek) seekPlayer(state.cues[i].start + 0.01);
 }
 
 const ROUND = (x) => Math.round(x * 1000) / 1000;
@@ -857,7 +864,7 @@ function setStart(i, value) {
 function setEnd(i, value) {
   const cue = state.cues[i];
   const next = i + 1 < state.cues.length ? state.cues[i + 1].start : Infinity;
-  const duration = $("#player").duration || Infinity;
+  const duration = playerDuration() || Infinity;
   cue.end = ROUND(Math.max(Math.min(value, next, duration), cue.start + 0.1));
   for (const w of cue.words) { w.end = Math.min(w.end, cue.end); w.start = Math.min(w.start, w.end); }
 }
@@ -907,7 +914,7 @@ $(".toolbar").addEventListener("mousedown", (ev) => {
 $(".toolbar").addEventListener("click", (ev) => {
   const button = ev.target.closest("button");
   if (!button) return;
-  const now = $("#player").currentTime;
+  const now = playerTime();
   const act = button.dataset.act;
   if (act === "undo") return undoRedo(state.undo, state.redo);
   if (act === "redo") return undoRedo(state.redo, state.undo);
@@ -939,7 +946,7 @@ let currentWord = null; // the highlighted word span
 function followPlayback() {
   const player = $("#player");
   if (!state.cues || !state.cues.length) return;
-  const now = player.currentTime;
+  const now = playerTime();
   const i = state.cues.findIndex((c) => now >= c.start && now < c.end);
   if (i !== current) {
     current = i;
@@ -1120,7 +1127,7 @@ function resetPreview() {
 
 function playhead() {
   const player = $("#player");
-  return !$("#editor").hidden && player.getAttribute("src") ? player.currentTime || 0 : 0;
+  return !$("#editor").hidden && player.getAttribute("src") ? playerTime() || 0 : 0;
 }
 
 // Ask the server for the frame at the playhead after `delay` ms of quiet; only the newest
