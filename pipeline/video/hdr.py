@@ -30,6 +30,7 @@ import ffmpeg as ffmpeg_python
 
 from pipeline.errors import OutputError, RenderError
 from pipeline.files import atomic_write, cache_root
+from pipeline.types import RenderPlan
 from pipeline.video.ffmpeg import ffmpeg_path, run_ffmpeg
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,26 @@ def tonemap_chain(v: Any, spec: LutSpec, *, shrink: dict[str, Any] | None = None
     v = v.filter("zscale", r="pc").filter("format", "gbrp16le")
     v = v.filter("lut3d", file=spec.work_name, interp="tetrahedral")
     return v.filter("zscale", m="bt709", r="tv").filter("format", "yuv420p")
+
+
+def shrink_args(plan: RenderPlan) -> dict[str, Any] | None:
+    """The reframe's scale of the clip when it makes the picture smaller, else None."""
+    width, height = plan.canvas
+    w, h = plan.media.display_size
+    if plan.reframe == "crop":
+        if max(width / w, height / h) >= 1:
+            return None
+        return {"w": width, "h": height, "force_original_aspect_ratio": "increase"}
+    if min(width / w, height / h) >= 1:
+        return None
+    return {"w": width, "h": height, "force_original_aspect_ratio": "decrease", "force_divisible_by": 2}
+
+
+def hdr_specs(plan: RenderPlan) -> list[LutSpec]:
+    """The tone-mapping LUTs a plan's graph reads (one per kind of HDR clip in it)."""
+    clips = [(p.tonemap, p.media) for p in plan.parts] if plan.parts else [(plan.tonemap, plan.media)]
+    specs = [lut_spec(m.color_transfer, m.color_primaries, t) for t, m in clips if t]
+    return sorted(set(specs), key=lambda s: s.work_name)
 
 
 def _ffmpeg_identity(binary: str) -> str:

@@ -24,7 +24,7 @@ from pipeline.errors import OutputError, RenderError
 from pipeline.files import atomic_path, remove_stale_partials
 from pipeline.types import VIDEO_SUFFIXES, PartPlan, RenderPlan
 from pipeline.video.ffmpeg import ffmpeg_path, run_ffmpeg
-from pipeline.video.hdr import LutSpec, lut_file, lut_spec, tonemap_chain
+from pipeline.video.hdr import hdr_specs, lut_file, lut_spec, shrink_args, tonemap_chain
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5) -> Any:
         # HLG/PQ -> BT.709 through the LUT (pipeline.video.hdr), on a picture no larger than
         # the canvas needs: the reframe's own scale, done first, leaves the one below a no-op.
         spec = lut_spec(plan.media.color_transfer, plan.media.color_primaries, plan.tonemap)
-        v = tonemap_chain(v, spec, shrink=_shrink(plan))
+        v = tonemap_chain(v, spec, shrink=shrink_args(plan))
     if plan.reframe == "crop":
         v = v.filter("scale", width, height, force_original_aspect_ratio="increase")
         if focus_y == 0.5:
@@ -87,26 +87,6 @@ def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5) -> Any:
         )
         v = background.overlay(foreground, x="(W-w)/2", y="(H-h)/2")
     return v.filter("setsar", 1)
-
-
-def _shrink(plan: RenderPlan) -> dict[str, Any] | None:
-    """The reframe's scale of the clip when it makes the picture smaller, else None."""
-    width, height = plan.canvas
-    w, h = plan.media.display_size
-    if plan.reframe == "crop":
-        if max(width / w, height / h) >= 1:
-            return None
-        return {"w": width, "h": height, "force_original_aspect_ratio": "increase"}
-    if min(width / w, height / h) >= 1:
-        return None
-    return {"w": width, "h": height, "force_original_aspect_ratio": "decrease", "force_divisible_by": 2}
-
-
-def hdr_specs(plan: RenderPlan) -> list[LutSpec]:
-    """The tone-mapping LUTs a plan's graph reads (one per kind of HDR clip in it)."""
-    clips = [(p.tonemap, p.media) for p in plan.parts] if plan.parts else [(plan.tonemap, plan.media)]
-    specs = [lut_spec(m.color_transfer, m.color_primaries, t) for t, m in clips if t]
-    return sorted(set(specs), key=lambda s: s.work_name)
 
 
 def _still_stream(plan: RenderPlan, image_input: Any) -> Any:
