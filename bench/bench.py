@@ -14,6 +14,9 @@ Sections (all by default; `--only render,transcribe,...` to pick):
               peak RSS. Prints the sync timing too (as `sync`), once.
   studio      `sossut studio`: start to first page, card and preview-still round trips, and
               "Tee video" to playable video against `sossut render` of the same job (ratio).
+  hdr         30 s 10-bit HLG HEVC clips (1080x1920 and 2160x3840): `sossut render` (blur, crop)
+              against the bare SDR floor of the same clip; `--before DIR` times an older checkout too.
+              Not in the default list (it encodes a 4K clip): `--only hdr`.
 Each timing is the best of `--repeat` runs (default 2); peak RSS is the whole process tree.
 """
 
@@ -135,6 +138,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="render,transcribe,batch,sync,duet,studio")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a checkout before a change: the hdr section times its renders too")
     args = parser.parse_args()
     sections = set(args.only.split(","))
     print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
@@ -163,6 +168,10 @@ def main() -> int:
             from bench.bench_studio import bench_studio
 
             bench_studio(work, args.repeat)
+        if "hdr" in sections:
+            from bench.bench_hdr import bench_hdr
+
+            bench_hdr(work, args.repeat, args.before)
     return 0
 
 

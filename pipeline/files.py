@@ -236,3 +236,14 @@ def is_inside(path: Path, root: Path) -> bool:
     real = os.path.realpath(path)
     base = os.path.realpath(root).rstrip(os.sep) + os.sep
     return real.startswith(base)
+
+
+def cache_root() -> Path:
+    """The root of sossut's caches: `$SOSSUT_CACHE_DIR`, else the user cache directory
+    (platformdirs); callers use a subfolder named for what they keep."""
+    env = os.environ.get("SOSSUT_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("sossut"))

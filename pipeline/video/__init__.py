@@ -5,6 +5,7 @@ The only folder that runs ffmpeg.
 - `media`: probe (PyAV) and audio decode; `loudness`: BS.1770 integrated loudness;
 - `plan`: every choice of a render as a `RenderPlan` (pure), for one clip or several joined in
   order (`join_parts`, `make_joined_plan`); `render`: plan -> argv -> ffmpeg;
+- `hdr`: HLG/PQ -> BT.709 through a 3D LUT made once from ffmpeg's float chain and cached;
 - `sync`: two recordings of one conversation -> when the second started (`estimate_offset`, pure);
 - `duet`: two lined-up recordings shown at once, A above B, over the time both cover (pure plan);
 - `check`: TikTok's upload rules and ours (`sossut check`, and warnings after a render);

@@ -135,7 +135,7 @@ def make_plan(
     gain = _gain(media, settings, loudness_lufs)
     ending = end_card_placement(end_card, settings, duration) if end_card is not None else None
     enc = settings.encoder
-    encoder = _encoder(settings, threads, cores)
+    encoder = _encoder(settings, threads, cores, hdr=media.is_hdr)
     return RenderPlan(
         source=media.path,
         output=output,
@@ -184,12 +184,15 @@ def _gain(media: MediaInfo, settings: Settings, loudness_lufs: float | None) -> 
     return None
 
 
-def _encoder(settings: Settings, threads: int | None, cores: int | None) -> Encoder:
+def _encoder(settings: Settings, threads: int | None, cores: int | None, *, hdr: bool = False) -> Encoder:
+    """The encoder settings; the filters get half the cores, or all of them when an HDR clip is
+    tone-mapped (the LUT lookups are the graph's heaviest step and run in slices)."""
     enc = settings.encoder
+    usable = threads or enc.threads or cores or os.cpu_count() or 1
     return Encoder(**{
         **dataclasses.asdict(enc),
         "threads": enc.threads if threads is None else threads,
-        "filter_threads": max(1, (threads or enc.threads or cores or os.cpu_count() or 1) // 2),
+        "filter_threads": usable if hdr else max(1, usable // 2),
     })
 
 
@@ -290,7 +293,7 @@ def make_joined_plan(
         fonts_dir=FONTS_DIR,
         audio=AudioPlan(has_source_audio=any(p.audio.has_source_audio for p in parts), gain_db=None,
                         limit_db=settings.audio.true_peak),
-        encoder=_encoder(settings, threads, cores),
+        encoder=_encoder(settings, threads, cores, hdr=any(p.tonemap for p in parts)),
         end_card=ending,
         parts=tuple(parts),
         crossfade=max(0.0, fade),

@@ -24,13 +24,12 @@ from pipeline.errors import OutputError, RenderError
 from pipeline.files import atomic_path, remove_stale_partials
 from pipeline.types import VIDEO_SUFFIXES, PartPlan, RenderPlan
 from pipeline.video.ffmpeg import ffmpeg_path, run_ffmpeg
+from pipeline.video.hdr import hdr_specs, lut_file, lut_spec, shrink_args, tonemap_chain
 
 log = logging.getLogger(__name__)
 
 CAPTIONS_NAME = "captions.ass"
 FONTS_NAME = "fonts"
-# HDR reference white (ITU-R BT.2408: 203 cd/m2) maps to linear 1.0, i.e. to SDR white.
-NPL = 203
 
 
 def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5) -> Any:
@@ -39,19 +38,13 @@ def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5) -> Any:
     `focus_y` is the part a `crop` keeps, vertically: 0 the top, 0.5 the middle, 1 the bottom.
     """
     width, height = plan.canvas
-    v = src.video
-    if plan.tonemap:
-        # HLG/PQ -> linear light -> tone map -> BT.709 (zscale reads the input's tags).
-        v = (
-            v.filter("zscale", t="linear", npl=NPL)
-            .filter("format", "gbrpf32le")
-            .filter("zscale", p="bt709")
-            .filter("tonemap", tonemap=plan.tonemap, desat=0)
-            .filter("zscale", t="bt709", m="bt709", r="tv")
-            .filter("format", "yuv420p")
-        )
     fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
-    v = v.filter("fps", fps=fps)
+    v = src.video.filter("fps", fps=fps)  # first: frames the output drops are never tone-mapped
+    if plan.tonemap:
+        # HLG/PQ -> BT.709 through the LUT (pipeline.video.hdr), on a picture no larger than
+        # the canvas needs: the reframe's own scale, done first, leaves the one below a no-op.
+        spec = lut_spec(plan.media.color_transfer, plan.media.color_primaries, plan.tonemap)
+        v = tonemap_chain(v, spec, shrink=shrink_args(plan))
     if plan.reframe == "crop":
         v = v.filter("scale", width, height, force_original_aspect_ratio="increase")
         if focus_y == 0.5:
@@ -407,13 +400,20 @@ def render(plan: RenderPlan, *, on_progress: Callable[[float], None] | None = No
 
 @contextmanager
 def ffmpeg_work_dir(plan: RenderPlan, prefix: str = "sossut-") -> Iterator[Path]:
-    """A temp folder for ffmpeg's cwd holding the plan's captions as `captions.ass` and the fonts
-    as `fonts/`: the filter graph names only those fixed names, never a user's path."""
+    """A temp folder for ffmpeg's cwd holding the plan's captions as `captions.ass`, the fonts
+    as `fonts/` and the HDR tone-mapping LUTs by their fixed names: the filter graph names only
+    those fixed names, never a user's path.
+
+    Raises:
+        RenderError: a tone-mapping LUT could not be made.
+    """
     with tempfile.TemporaryDirectory(prefix=prefix) as work:
         work_dir = Path(work)
         if plan.captions is not None:
             shutil.copyfile(plan.captions, work_dir / CAPTIONS_NAME)
             os.symlink(plan.fonts_dir, work_dir / FONTS_NAME, target_is_directory=True)
+        for spec in hdr_specs(plan):
+            os.symlink(lut_file(spec, work_dir), work_dir / spec.work_name)
         yield work_dir
 
 

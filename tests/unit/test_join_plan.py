@@ -93,7 +93,7 @@ def test_the_joined_graph_reads_each_clip_once_and_joins_in_order() -> None:
     assert args[at - 5:at] == ["-ss", "0.500", "-t", "2.500", "-i"]
     assert "anullsrc=r=48000:cl=stereo" in args
     assert "concat=a=1:n=2:v=1" in graph
-    assert graph.count("]tonemap=") == 1 and graph.count("volume=") == 1 and graph.count("alimiter") == 1
+    assert graph.count("]lut3d=") == 1 and graph.count("volume=") == 1 and graph.count("alimiter") == 1
     assert "trim=duration=2.000000" in graph and "atrim=duration=2.000000" in graph
     assert graph.count("overlay=enable") == 1 and graph.count("ass=captions.ass") == 1  # after the join
     assert args[args.index("-t", args.index("-filter_complex")) + 1] == "4.000"

@@ -80,6 +80,26 @@ def test_hdr_gets_tone_mapping() -> None:
     hdr = dataclasses.replace(MEDIA, color_transfer="arib-std-b67", bit_depth=10)
     assert make_plan(hdr, SETTINGS, Path("/o.mp4")).tonemap == SETTINGS.reframe.tonemap
     assert make_plan(MEDIA, SETTINGS, Path("/o.mp4")).tonemap is None
+    # the LUT lookups run in slices on every core; SDR filters get half of them
+    assert make_plan(hdr, SETTINGS, Path("/o.mp4"), cores=4).encoder.filter_threads == 4
+    assert make_plan(MEDIA, SETTINGS, Path("/o.mp4"), cores=4).encoder.filter_threads == 2
+
+
+@pytest.mark.parametrize("reframe", ["blur", "crop", "fit"])
+def test_hdr_graph_scales_a_large_clip_down_before_the_lut(reframe: str) -> None:
+    """A 4K HLG clip is brought to the canvas's size in 10-bit before the lookups; a clip no
+    larger than the canvas is looked up as it is. The LUT is named by a fixed plain name."""
+    settings = SETTINGS.with_values(reframe={"mode": reframe})
+    for size, shrunk in (((2160, 3840), True), ((1080, 1920), False), ((640, 360), False)):
+        hdr = dataclasses.replace(MEDIA, width=size[0], height=size[1], color_transfer="arib-std-b67",
+                                  color_primaries="bt2020", bit_depth=10)
+        args = build_args(make_plan(hdr, settings, Path("/o.mp4")), Path("/o.mp4"))
+        graph = args[args.index("-filter_complex") + 1]
+        head = graph.split("lut3d=")[0]
+        assert graph.count("lut3d=file=tonemap-arib-std-b67-bt2020-mobius.cube") == 1
+        assert "npl=" not in graph and "tonemap=" not in graph  # not the float chain
+        assert ("h=1920" in head and "w=1080" in head) == shrunk, head
+        assert "format=gbrp16le" in head and head.startswith("[0:v]fps=")
 
 
 EXPECTED_ARGS = [
