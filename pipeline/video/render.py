@@ -282,7 +282,7 @@ def build_args(plan: RenderPlan, output: Path, *, ffmpeg: str = "ffmpeg") -> lis
         from pipeline.video.duet import duet_streams  # it builds on video_chain, above
 
         v, a = duet_streams(plan)
-        if plan.parts[plan.duet.sound].audio.gain_db is not None:
+        if any(p.audio.gain_db is not None for p in plan.parts):
             a = _limiter(plan, a)
         a = _audio_end(plan, a)
     elif plan.parts:
