@@ -41,6 +41,7 @@ from pipeline.video import (
     decode_audio,
     estimate_offset,
     find_turns,
+    integrated_loudness,
     make_duet_plan,
     place_card,
     preflight_warnings,
@@ -151,7 +152,7 @@ def make_duet(
             job.end_card, job.comment.text, cues, span.duration, card, placement, settings, work_dir, warnings)
         stage("loudness")
         loudness = tuple(
-            measure_loudness(media, (start, start + span.duration))
+            _heard_loudness(media, start, span.duration, shots if sound is None else [], index)
             if settings.audio.normalize and (sound is None or sound == index) else None
             for index, (media, start) in enumerate(((media_a, span.start_a), (media_b, span.start_b))))
         plan = make_duet_plan(media_a, media_b, offset, settings, job.output, card=card, captions=captions_file,
@@ -162,6 +163,20 @@ def make_duet(
     shown = plan.duet.shots if plan.duet is not None else ()
     return DuetResult(output=job.output, offset=offset, sync=sync, cues=len(cues),
                       duration=round(plan.output_duration, 3), warnings=tuple(warnings), shots=tuple(shown))
+
+
+def _heard_loudness(media: MediaInfo, start: float, length: float, shots: list[Shot], index: int) -> float | None:
+    """Integrated loudness of a recording where it is heard: its own shots when the sound follows
+    the speaker (its other stretches are the other person, quiet), else the whole span."""
+    own = [(shot.start, shot.end) for shot in shots if shot.speaker == index]
+    if not own:
+        return measure_loudness(media, (start, start + length))
+    if not media.has_audio:
+        return None
+    samples = decode_audio(media.path, rate=48000, layout="stereo", start=start, duration=length)
+    pieces = [samples[:, int(a * 48000): int(b * 48000)] for a, b in own]
+    heard = np.concatenate(pieces, axis=1)
+    return integrated_loudness(heard, 48000) if heard.shape[1] else None
 
 
 def _fixed_sound(choice: str, media_a: MediaInfo, media_b: MediaInfo) -> int | None:
