@@ -33,10 +33,12 @@ FONTS_NAME = "fonts"
 NPL = 203
 
 
-def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5) -> Any:
+def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5, keep: str | None = None) -> Any:
     """Source video -> upright, SDR, constant frame rate, reframed to the canvas.
 
     `focus_y` is the part a `crop` keeps, vertically: 0 the top, 0.5 the middle, 1 the bottom.
+    `keep`: a `select` expression of t (numbers only): the frames (on the output rate) that go on
+    to be reframed; the others are dropped before the costly scaling (a duet's hidden shots).
     """
     width, height = plan.canvas
     v = src.video
@@ -52,6 +54,8 @@ def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5) -> Any:
         )
     fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
     v = v.filter("fps", fps=fps)
+    if keep is not None:
+        v = v.filter("select", keep)
     if plan.reframe == "crop":
         v = v.filter("scale", width, height, force_original_aspect_ratio="increase")
         if focus_y == 0.5:
