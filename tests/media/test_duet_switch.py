@@ -278,3 +278,18 @@ def test_a_burned_caption_has_its_speakers_colour(pair: Pair, coloured: dict[str
             assert yellow > 500 and white < yellow / 10, (cue, yellow, white)
         else:
             assert white > 500 and yellow < white / 10, (cue, yellow, white)
+
+
+def test_a_recording_without_sound_gives_the_sound_to_the_other(pair: Pair, config: Path, tmp_path: Path) -> None:
+    silent_b = pair.b.parent / "b.v.mp4"  # B's picture, no audio track
+    out = tmp_path / "yksi ääni.mp4"
+    done = subprocess.run([sys.executable, "-m", "pipeline", "duet", str(pair.a), str(silent_b), "-o", str(out),
+                           "--comment", "Hei", "--captions", "none", "--layout", "switch", "--offset", str(LEAD),
+                           "--config", str(config)], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "only one recording has sound" in done.stderr
+    sound = _output_sound(out)
+    first = int(round(LEAD * RATE))
+    lo, hi = 5 * RATE, 8 * RATE  # B's turn: still A's phone (B's voice heard quietly through it)
+    assert _likeness(sound[lo:hi], pair.track_a[first + lo: first + hi]) > 0.9
+    assert all(_near(p, RED) for p in _pixels(out, [1.0, 6.0, 11.0], (1000, 40)))

@@ -128,3 +128,8 @@ def test_every_shot_is_at_least_the_minimum_on_rapid_exchanges() -> None:
 def test_speaker_at() -> None:
     shots = [Shot(0, 2, 0), Shot(2, 5, 1)]
     assert [speaker_at(shots, t) for t in (-1, 0.5, 2.0, 4.9, 7)] == [0, 0, 1, 1, 1]
+
+
+def test_headphones_each_phone_hearing_only_its_own_person_still_finds_the_turns() -> None:
+    a, b = make_pair(0.0, hears_other=False)
+    assert [s.speaker for s in find_turns(a, b, RATE, _duration(a))] == [0, 1, 0]
