@@ -26,6 +26,7 @@ _WINDOW = 0.032  # seconds of sound each measurement looks at
 _SMOOTH = 0.15  # seconds the energy is averaged over (a syllable)
 _BAND_HZ = (200.0, 4000.0)  # speech; below is rumble and hum, above a phone speaker gives little
 _ACTIVE_DB = 10.0  # a track is voiced when this far above its own quiet level (10th percentile)
+_BLOCK = 2048  # frames analysed at a time
 _MIN_SHARE = 0.08  # the phones' gains are compared only when each person has this share of the talk
 
 
@@ -50,10 +51,13 @@ def voice_levels(samples: npt.ArrayLike, rate: int) -> npt.NDArray[np.float64]:
         return np.zeros(0)
     padded = np.concatenate([x, np.zeros(size)])
     frames = np.lib.stride_tricks.sliding_window_view(padded, size)[: count * hop : hop]
-    spectrum = np.abs(np.fft.rfft(frames * np.hanning(size), axis=1)) ** 2
+    window = np.hanning(size)
     freqs = np.fft.rfftfreq(size, 1.0 / rate)
     band = (freqs >= _BAND_HZ[0]) & (freqs <= _BAND_HZ[1])
-    energy = spectrum[:, band].sum(axis=1)
+    energy = np.empty(count)
+    for first in range(0, count, _BLOCK):  # in blocks: an hour's spectrum at once would take gigabytes
+        spectrum = np.fft.rfft(frames[first: first + _BLOCK] * window, axis=1)[:, band]
+        energy[first: first + _BLOCK] = np.sum(spectrum.real ** 2 + spectrum.imag ** 2, axis=1)
     width = max(1, int(round(_SMOOTH / FRAME)))
     energy = np.convolve(energy, np.ones(width) / width, mode="same")
     return 10.0 * np.log10(energy + 1e-12)
