@@ -82,7 +82,7 @@ def duet(app: App, clip_a: Path, clip_b: Path, output: Path, comment: str, user:
                        on_progress=on_progress)
     if settings.duet.layout == "switch":
         app.info(f"switch: {len(result.shots)} shots ("
-                 + ", ".join(f"{'AB'[shot.speaker]} {shot.start:.1f}s" for shot in result.shots[:12])
+                 + ", ".join(f"{'AB'[shot.speaker]} {shot.start:.2f}s" for shot in result.shots[:12])
                  + (", ..." if len(result.shots) > 12 else "") + ")")
     for warning in result.warnings:
         app.warn(warning)

@@ -53,9 +53,12 @@ def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5, keep: str |
             .filter("format", "yuv420p")
         )
     fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
-    v = v.filter("fps", fps=fps)
     if keep is not None:
-        v = v.filter("select", keep)
+        # the grid starts at 0 (the first frame repeated if the clip's first comes a little
+        # later) so that `keep`'s times pick the frames the plan means
+        v = v.filter("fps", fps=fps, start_time=0).filter("select", keep)
+    else:
+        v = v.filter("fps", fps=fps)
     if plan.reframe == "crop":
         v = v.filter("scale", width, height, force_original_aspect_ratio="increase")
         if focus_y == 0.5:

@@ -158,7 +158,7 @@ def test_the_offset_is_found_within_10_ms(switched: dict[str, Any]) -> None:
 def test_switch_shows_whoever_speaks(pair: Pair, switched: dict[str, Any]) -> None:
     done = switched["proc"]
     assert done.returncode == 0, done.stderr
-    assert "switch: 3 shots (A 0.0s, B " in done.stderr, done.stderr
+    assert "switch: 3 shots (A 0.00s, B " in done.stderr, done.stderr
     times = [t for t in np.arange(0.1, pair.duration - 0.1, 0.25).tolist()
              if all(abs(t - c) > 0.5 for c in pair.changes)]
     truth = [0 if sum(1 for c in pair.changes if c <= t) % 2 == 0 else 1 for t in times]
@@ -166,6 +166,18 @@ def test_switch_shows_whoever_speaks(pair: Pair, switched: dict[str, Any]) -> No
     wrong = [(round(t, 2), s, p.tolist()) for t, s, p in zip(times, truth, seen)
              if not _near(p, RED if s == 0 else BLUE)]
     assert len(times) > 30 and not wrong, wrong
+
+
+def test_each_cut_is_on_its_planned_frame(switched: dict[str, Any]) -> None:
+    line = next(x for x in switched["proc"].stderr.splitlines() if x.startswith("switch:"))
+    cuts = [float(item.split()[1].rstrip("s),")) for item in line.split("(")[1].split(", ")[1:]]
+    assert len(cuts) == 2
+    frame = 1 / 30  # the output rate: the higher of 30 and 25 fps
+    cuts = [c + 0.006 for c in cuts]  # printed to 0.01 s: just after the planned frame's time
+    before, after = _pixels(switched["out"], [c - frame for c in cuts], (1000, 40)), \
+        _pixels(switched["out"], cuts, (1000, 40))
+    assert _near(before[0], RED) and _near(after[0], BLUE), (cuts, before, after)
+    assert _near(before[1], BLUE) and _near(after[1], RED), (cuts, before, after)
 
 
 def _output_sound(path: Path) -> np.ndarray:
