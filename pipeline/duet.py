@@ -134,7 +134,7 @@ def make_duet(
     shots: list[Shot] = [Shot(0.0, span.duration, 0)]
     if settings.duet.layout == "switch" or sound is None or settings.duet.speaker_colors:
         stage("turns")
-        shots = _who_speaks(job, (media_a, media_b), starts, span.duration, settings, tracks, warnings)
+        shots = _who_speaks((media_a, media_b), starts, span.duration, settings, tracks, warnings)
 
     with tempfile.TemporaryDirectory(prefix="sossut-duet-") as work:
         work_dir = Path(work)
@@ -188,7 +188,7 @@ def _fixed_sound(choice: str, media_a: MediaInfo, media_b: MediaInfo) -> int | N
     return {"a": 0, "b": 1}.get(choice)
 
 
-def _who_speaks(job: DuetJob, medias: tuple[MediaInfo, MediaInfo], starts: tuple[float, float], length: float,
+def _who_speaks(medias: tuple[MediaInfo, MediaInfo], starts: tuple[float, float], length: float,
                 settings: Settings, tracks: list[npt.NDArray[np.float32] | None], warnings: list[str]) -> list[Shot]:
     """Shots of who speaks when over the common span, from the two tracks' voice energy."""
     if not all(media.has_audio for media in medias):
@@ -225,13 +225,14 @@ def _cues(job: DuetJob, medias: tuple[MediaInfo, MediaInfo], starts: tuple[float
         if not heard:
             warnings.append(f"{medias[sound or 0].path.name} has no audio track: rendered without captions")
             return []
-        words: list[tuple[Word, int]] = []
+        words: list[tuple[Word, int, bool]] = []  # (word, who says it, ends a segment)
         for index in heard:
             transcript = transcribe(medias[index]).between(starts[index], starts[index] + length)
-            for word in transcript.words:
-                speaker = speaker_at(shots, (word.start + word.end) / 2)
-                if sound is not None or speaker == index:
-                    words.append((word, speaker))
+            for segment in transcript.segments:
+                for k, word in enumerate(segment.words):
+                    speaker = speaker_at(shots, (word.start + word.end) / 2)
+                    if sound is not None or speaker == index:
+                        words.append((word, speaker, k == len(segment.words) - 1))
         words.sort(key=lambda item: item[0].start)
         cues = _speaker_cues(words, length, settings, transcript.language)
     else:  # a caption file is on the duet video's clock (0 = where both recordings run)
@@ -240,21 +241,29 @@ def _cues(job: DuetJob, medias: tuple[MediaInfo, MediaInfo], starts: tuple[float
     return keep_inside(cues, length, settings, job.mask_captions, warnings)
 
 
-def _speaker_cues(words: list[tuple[Word, int]], length: float, settings: Settings, language: str) -> list[Cue]:
-    """Cues laid out per run of one speaker's words, so no cue straddles a change of speaker."""
+def _speaker_cues(words: list[tuple[Word, int, bool]], length: float, settings: Settings,
+                  language: str) -> list[Cue]:
+    """Cues laid out per run of one speaker's words, so no cue straddles a change of speaker
+    (the recogniser's segment ends are kept as the layout's preferred breaks)."""
     from pipeline.captions import layout_cues
 
-    runs: list[tuple[int, list[Word]]] = []
-    for word, speaker in words:
+    runs: list[tuple[int, list[tuple[Word, bool]]]] = []
+    for word, speaker, ends in words:
         if runs and runs[-1][0] == speaker:
-            runs[-1][1].append(word)
+            runs[-1][1].append((word, ends))
         else:
-            runs.append((speaker, [word]))
+            runs.append((speaker, [(word, ends)]))
     cues: list[Cue] = []
     for k, (speaker, run) in enumerate(runs):
-        until = runs[k + 1][1][0].start if k + 1 < len(runs) else length
-        text = " ".join(w.word for w in run)
-        transcript = Transcript(language, until, (Segment(run[0].start, run[-1].end, text, tuple(run)),))
+        until = runs[k + 1][1][0][0].start if k + 1 < len(runs) else length
+        segments, current = [], []
+        for word, ends in run:
+            current.append(word)
+            if ends or word is run[-1][0]:
+                segments.append(Segment(current[0].start, current[-1].end, " ".join(w.word for w in current),
+                                        tuple(current)))
+                current = []
+        transcript = Transcript(language, until, tuple(segments))
         laid = layout_cues(transcript, settings.captions, settings.canvas.width, settings.safe_zone)
         cues.extend(replace(cue, end=min(cue.end, until), speaker=speaker) for cue in laid)
     return cues
