@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench import best_of, make_test_clip, measure  # noqa: E402
+from bench.bench import make_test_clip, measure  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
 from pipeline.types import DuetLayout, RenderPlan, Shot  # noqa: E402
 from pipeline.video import duet as duet_graph  # noqa: E402
@@ -62,7 +62,7 @@ def bench_switch(work: Path, repeat: int) -> None:
     for count in (10, 20):
         length = 30.0 / count
         shots = [Shot(k * length, (k + 1) * length, k % 2) for k in range(count)]
-        results = {}
+        argvs = {}
         for name, layout in (("select", "switch"), ("inputs", "switch"), ("overlay", "switch"),
                              ("stack", "stack")):
             if name == "stack" and count != 10:
@@ -75,9 +75,16 @@ def bench_switch(work: Path, repeat: int) -> None:
                 argv = build_args(plan, work / f"{name}.mp4", ffmpeg=ffmpeg_path())
             finally:
                 duet_graph._switch_picture = original  # type: ignore[assignment]
-            argv = [x for x in argv if x not in ("-progress", "pipe:1")]
-            results[name] = best_of(repeat, lambda argv=argv: measure(argv, cwd=work))
-        print(f"## duet switch (30 s, {count} shots, {enc.codec} preset={enc.preset}, best of {repeat})")
+            argvs[name] = [x for x in argv if x not in ("-progress", "pipe:1")]
+        # Round-robin, the order turned each round: on a shared machine a burst of load then
+        # falls on a different variant each time; the best of each is kept.
+        names = list(argvs)
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+        for round_ in range(repeat):
+            for name in names[round_ % len(names):] + names[: round_ % len(names)]:
+                runs[name].append(measure(argvs[name], cwd=work))
+        results = {name: (min(r[0] for r in got), max(r[1] for r in got)) for name, got in runs.items()}
+        print(f"## duet switch (30 s, {count} shots, {enc.codec} preset={enc.preset}, best of {repeat}, round-robin)")
         for name, (seconds, mb) in results.items():
             print(f"{name:8s} {seconds:7.2f} s  peak RSS {mb:6.0f} MB  "
                   f"time ratio to select {seconds / results['select'][0]:5.2f}")
