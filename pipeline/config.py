@@ -146,9 +146,14 @@ class SyncSettings:
 class DuetSettings:
     """How `sossut duet` lays out two recordings of one conversation (`[duet]`)."""
 
-    layout: str  # "stack": A above B, each cropped to fill its half
+    layout: str  # "stack": A above B, each cropped to fill its half; "switch": whoever is speaking, full frame
     focus: float  # which part of each picture a crop keeps, vertically: 0 top, 0.5 middle, 1 bottom
-    sound: str  # "a" or "b": whose recording gives the sound (and the captions)
+    sound: str  # "speaker": from the speaking person's own phone; "a" or "b": always that recording's
+    min_shot: float = 1.5  # seconds: no shot (one speaker on screen or heard) is shorter
+    switch_margin: float = 6.0  # dB the other phone's own voice must lead by to take over
+    switch_hold: float = 0.3  # seconds it must lead for (a short "mm" or a click does not switch)
+    sound_ramp: float = 0.1  # seconds the sound fades from one phone to the other
+    speaker_colors: list[str] = dataclasses.field(default_factory=list)  # caption colour of A, B; [] = one colour
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,8 +293,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "captions.highlight": ("color", "box", "none"),
     "end_card.mode": ("auto", "always", "never"),
     "end_card.style": ("card", "overlay"),
-    "duet.layout": ("stack",),
-    "duet.sound": ("a", "b"),
+    "duet.layout": ("stack", "switch"),
+    "duet.sound": ("speaker", "a", "b"),
     "transcribe.engine": ("faster-whisper", "openai-whisper"),
     "encoder.preset": (
         "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
@@ -312,6 +317,7 @@ _NON_NEGATIVE = (
     "transcribe.threads", "end_card.fade", "check.aspect_tolerance", "check.loudness_tolerance",
     "check.max_start_silence", "check.reading_speed_slack", "join.crossfade",
     "sync.min_confidence", "sync.max_offset", "sync.max_call_delay", "sync.second_peak",
+    "duet.min_shot", "duet.switch_margin", "duet.switch_hold", "duet.sound_ramp",
 )
 
 
@@ -448,6 +454,12 @@ def _check_values(data: dict[str, Any]) -> None:
         raise ConfigError("join.crossfade must be 2 seconds or less (a short fade between clips; 0 = a cut)")
     if not 0.0 <= get("duet.focus") <= 1.0:
         raise ConfigError("duet.focus must be between 0 (top) and 1 (bottom)")
+    colors = get("duet.speaker_colors")
+    if not all(isinstance(c, str) and _COLOR.match(c) for c in colors) or len(colors) not in (0, 2):
+        raise ConfigError("duet.speaker_colors must be two colours like [\"#ffffff\", \"#ffe14d\"] (A, B), "
+                          f"or [] for one colour, not {colors!r}")
+    if get("duet.sound_ramp") > 1.0:
+        raise ConfigError("duet.sound_ramp must be 1 second or less (the fade between two phones' sound)")
     if not 0.0 < get("captions.min_font_scale") <= 1.0:
         raise ConfigError("captions.min_font_scale must be between 0 and 1")
     if not all(isinstance(name, str) for name in get("privacy.worker_names")):

@@ -1,9 +1,11 @@
-"""Two recordings of one conversation -> one reply video: A above B over the time both cover.
+"""Two recordings of one conversation -> one reply video over the time both cover: A above B
+(`stack`) or the whole picture on whoever is speaking (`switch`).
 
 `make_duet` wires the stages as `make_reply` does for one clip: probe -> sync (unless the offset
-is given) -> card -> captions (from the recording whose sound is used) -> loudness -> plan ->
-render. The sound is one recording's ([duet] sound, "a" by default): each phone also hears the
-other person, so mixing both would echo.
+is given) -> who speaks when -> card -> captions (each word from the recording heard at that
+moment) -> loudness (each recording's own) -> plan -> render. The sound is one recording's at a
+time: each phone also hears the other person, so mixing both would echo. By default
+(`[duet] sound = "speaker"`) it is the speaking person's own phone, the clean microphone.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
 
 from pipeline.config import Settings
 from pipeline.errors import InputError
@@ -25,18 +30,24 @@ from pipeline.reply import (
     measure_loudness,
     transcriber_for,
 )
-from pipeline.types import Comment, Cue, MediaInfo
+from pipeline.types import Comment, Cue, MediaInfo, Segment, Shot, Transcript, Word
 from pipeline.video import (
+    SYNC_RATE,
     SyncResult,
+    TurnOptions,
     check_output_path,
     check_writable,
     common_span,
+    decode_audio,
+    estimate_offset,
+    find_turns,
+    integrated_loudness,
     make_duet_plan,
     place_card,
     preflight_warnings,
     probe,
     render,
-    sync_clips,
+    speaker_at,
 )
 
 log = logging.getLogger(__name__)
@@ -51,7 +62,7 @@ class DuetJob:
     comment: Comment
     output: Path
     offset: float | None = None  # seconds after A that B started; None: found from their sound
-    captions: str = "none"  # "auto" (transcribe the chosen sound), "none", or a file on the duet's clock
+    captions: str = "none"  # "auto" (transcribe the sound heard), "none", or a file on the duet's clock
     show_user: bool | None = None
     keep_personal_data: bool = False
     mask_captions: bool | None = None
@@ -66,6 +77,7 @@ class DuetResult:
     cues: int = 0
     duration: float = 0.0
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    shots: tuple[Shot, ...] = ()  # who was shown (switch) and heard (sound "speaker") when
 
 
 def make_duet(
@@ -107,15 +119,22 @@ def make_duet(
     check_writable(job.output)
     sync = None
     offset = job.offset
+    tracks: list[npt.NDArray[np.float32] | None] = [None, None]  # 16 kHz mono, decoded once for sync and turns
     if offset is None:
         stage("sync")
-        sync = sync_clips(job.clip_a, job.clip_b, settings.sync)
+        track_a, track_b = decode_audio(job.clip_a, SYNC_RATE)[0], decode_audio(job.clip_b, SYNC_RATE)[0]
+        tracks = [track_a, track_b]
+        sync = estimate_offset(track_a, track_b, SYNC_RATE, settings.sync)
         offset = sync.offset_s
         if on_sync is not None:
             on_sync(sync)
     span = common_span(media_a.duration, media_b.duration, offset)
-    voice = media_a if settings.duet.sound == "a" else media_b
-    voice_start = span.start_a if voice is media_a else span.start_b
+    starts = (span.start_a, span.start_b)
+    sound = _fixed_sound(settings.duet.sound, media_a, media_b)
+    shots: list[Shot] = [Shot(0.0, span.duration, 0)]
+    if settings.duet.layout == "switch" or sound is None or settings.duet.speaker_colors:
+        stage("turns")
+        shots = _who_speaks((media_a, media_b), starts, span.duration, settings, tracks, warnings)
 
     with tempfile.TemporaryDirectory(prefix="sossut-duet-") as work:
         work_dir = Path(work)
@@ -127,33 +146,124 @@ def make_duet(
         cues: list[Cue] = []
         if job.captions != "none":
             stage("transcribe" if job.captions == "auto" else "captions")
-            cues = _cues(job, voice, (voice_start, voice_start + span.duration), settings,
+            cues = _cues(job, (media_a, media_b), starts, span.duration, sound, shots, settings,
                          transcribe or transcriber_for(settings), warnings)
         cues, end_card, captions_file = end_card_and_captions(
             job.end_card, job.comment.text, cues, span.duration, card, placement, settings, work_dir, warnings)
         stage("loudness")
-        loudness = (measure_loudness(voice, (voice_start, voice_start + span.duration))
-                    if settings.audio.normalize else None)
+        loudness = tuple(
+            _heard_loudness(media, start, span.duration, shots if sound is None else [], index)
+            if settings.audio.normalize and (sound is None or sound == index) else None
+            for index, (media, start) in enumerate(((media_a, span.start_a), (media_b, span.start_b))))
         plan = make_duet_plan(media_a, media_b, offset, settings, job.output, card=card, captions=captions_file,
-                              loudness_lufs=loudness, threads=threads, end_card=end_card)
+                              loudness=(loudness[0], loudness[1]), shots=shots, threads=threads, end_card=end_card)
         stage("render")
         render(plan, on_progress=on_progress)
         warnings.extend(preflight_warnings(job.output, settings, cues))
+    shown = plan.duet.shots if plan.duet is not None else ()
     return DuetResult(output=job.output, offset=offset, sync=sync, cues=len(cues),
-                      duration=round(plan.output_duration, 3), warnings=tuple(warnings))
+                      duration=round(plan.output_duration, 3), warnings=tuple(warnings), shots=tuple(shown))
 
 
-def _cues(job: DuetJob, voice: MediaInfo, span: tuple[float, float], settings: Settings, transcribe: Transcribe,
+def _heard_loudness(media: MediaInfo, start: float, length: float, shots: list[Shot], index: int) -> float | None:
+    """Integrated loudness of a recording where it is heard: its own shots when the sound follows
+    the speaker (its other stretches are the other person, quiet), else the whole span."""
+    own = [(shot.start, shot.end) for shot in shots if shot.speaker == index]
+    if not own:
+        return measure_loudness(media, (start, start + length))
+    if not media.has_audio:
+        return None
+    samples = decode_audio(media.path, rate=48000, layout="stereo", start=start, duration=length)
+    pieces = [samples[:, int(a * 48000): int(b * 48000)] for a, b in own]
+    heard = np.concatenate(pieces, axis=1)
+    return integrated_loudness(heard, 48000) if heard.shape[1] else None
+
+
+def _fixed_sound(choice: str, media_a: MediaInfo, media_b: MediaInfo) -> int | None:
+    """The one recording whose sound (and captions) is used, or None: the speaker's."""
+    if not media_b.has_audio:
+        return 0
+    if not media_a.has_audio:
+        return 1
+    return {"a": 0, "b": 1}.get(choice)
+
+
+def _who_speaks(medias: tuple[MediaInfo, MediaInfo], starts: tuple[float, float], length: float,
+                settings: Settings, tracks: list[npt.NDArray[np.float32] | None], warnings: list[str]) -> list[Shot]:
+    """Shots of who speaks when over the common span, from the two tracks' voice energy."""
+    if not all(media.has_audio for media in medias):
+        warnings.append("only one recording has sound: who speaks when cannot be told, A is shown throughout")
+        return [Shot(0.0, length, 0)]
+    spans = []
+    for index, (media, start) in enumerate(zip(medias, starts)):
+        track = tracks[index]
+        if track is None:  # the offset was given: decode only the span
+            spans.append(decode_audio(media.path, SYNC_RATE, start=start, duration=length)[0])
+        else:
+            first = int(round(start * SYNC_RATE))
+            spans.append(track[first: first + int(round(length * SYNC_RATE))])
+    duet = settings.duet
+    options = TurnOptions(min_shot=duet.min_shot, margin_db=duet.switch_margin, hold=duet.switch_hold)
+    shots = find_turns(spans[0], spans[1], SYNC_RATE, length, options)
+    log.info("duet: %d shots (%s)", len(shots), ", ".join(f"{'AB'[s.speaker]} {s.start:.1f}" for s in shots))
+    return shots
+
+
+def _cues(job: DuetJob, medias: tuple[MediaInfo, MediaInfo], starts: tuple[float, float], length: float,
+          sound: int | None, shots: list[Shot], settings: Settings, transcribe: Transcribe,
           warnings: list[str]) -> list[Cue]:
-    """Captions of the chosen sound over the common span, on the duet's clock; personal data masked."""
-    from pipeline.captions import layout_cues, read_captions
+    """Captions of the sound heard, on the duet's clock, each cue of one speaker; personal data masked.
+
+    With the speaker's sound, both recordings are transcribed and each word is taken from the
+    recording heard at its middle (the clean one); a cue never runs over a change of speaker.
+    """
+    from pipeline.captions import read_captions
 
     canvas_w, safe = settings.canvas.width, settings.safe_zone
     if job.captions == "auto":
-        if not voice.has_audio:
-            warnings.append(f"{voice.path.name} has no audio track: rendered without captions")
+        heard = [index for index in (0, 1) if (sound is None or sound == index) and medias[index].has_audio]
+        if not heard:
+            warnings.append(f"{medias[sound or 0].path.name} has no audio track: rendered without captions")
             return []
-        cues = layout_cues(transcribe(voice).between(*span), settings.captions, canvas_w, safe)
+        words: list[tuple[Word, int, bool]] = []  # (word, who says it, ends a segment)
+        for index in heard:
+            transcript = transcribe(medias[index]).between(starts[index], starts[index] + length)
+            for segment in transcript.segments:
+                for k, word in enumerate(segment.words):
+                    speaker = speaker_at(shots, (word.start + word.end) / 2)
+                    if sound is not None or speaker == index:
+                        words.append((word, speaker, k == len(segment.words) - 1))
+        words.sort(key=lambda item: item[0].start)
+        cues = _speaker_cues(words, length, settings, transcript.language)
     else:  # a caption file is on the duet video's clock (0 = where both recordings run)
-        cues = read_captions(Path(job.captions), settings.captions, canvas_w, safe)
-    return keep_inside(cues, span[1] - span[0], settings, job.mask_captions, warnings)
+        cues = [replace(cue, speaker=speaker_at(shots, (cue.start + cue.end) / 2))
+                for cue in read_captions(Path(job.captions), settings.captions, canvas_w, safe)]
+    return keep_inside(cues, length, settings, job.mask_captions, warnings)
+
+
+def _speaker_cues(words: list[tuple[Word, int, bool]], length: float, settings: Settings,
+                  language: str) -> list[Cue]:
+    """Cues laid out per run of one speaker's words, so no cue straddles a change of speaker
+    (the recogniser's segment ends are kept as the layout's preferred breaks)."""
+    from pipeline.captions import layout_cues
+
+    runs: list[tuple[int, list[tuple[Word, bool]]]] = []
+    for word, speaker, ends in words:
+        if runs and runs[-1][0] == speaker:
+            runs[-1][1].append((word, ends))
+        else:
+            runs.append((speaker, [(word, ends)]))
+    cues: list[Cue] = []
+    for k, (speaker, run) in enumerate(runs):
+        until = runs[k + 1][1][0][0].start if k + 1 < len(runs) else length
+        segments, current = [], []
+        for word, ends in run:
+            current.append(word)
+            if ends or word is run[-1][0]:
+                segments.append(Segment(current[0].start, current[-1].end, " ".join(w.word for w in current),
+                                        tuple(current)))
+                current = []
+        transcript = Transcript(language, until, tuple(segments))
+        laid = layout_cues(transcript, settings.captions, settings.canvas.width, settings.safe_zone)
+        cues.extend(replace(cue, end=min(cue.end, until), speaker=speaker) for cue in laid)
+    return cues

@@ -411,7 +411,8 @@ def end_card_and_captions(
         captions_file = work_dir / "captions.ass"
         card_bottom = placement.y + card.height - card.margin
         write_ass(cues, captions_file, settings.captions, (settings.canvas.width, settings.canvas.height),
-                  settings.safe_zone, top_limit_px=card_bottom + CAPTION_GAP_PX)
+                  settings.safe_zone, top_limit_px=card_bottom + CAPTION_GAP_PX,
+                  speaker_colors=settings.duet.speaker_colors)
     return cues, end_card, captions_file
 
 

@@ -159,6 +159,7 @@ class Cue:
     lines: tuple[str, ...]
     words: tuple[Word, ...] = ()
     font_scale: float = 1.0  # < 1 when a long compound word needs a smaller font
+    speaker: int | None = None  # who says it in a duet (0 = A, 1 = B): its colour; None: the usual colour
 
     @property
     def text(self) -> str:
@@ -271,16 +272,29 @@ class PartPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class Shot:
+    """A stretch of a duet with one person speaking (on the duet's clock, seconds)."""
+
+    start: float
+    end: float
+    speaker: int  # index into the duet's `parts`: 0 = A, 1 = B
+
+
+@dataclass(frozen=True, slots=True)
 class DuetLayout:
     """Two recordings of one conversation shown at once (`parts` A and B, lined up in time).
 
-    `stack`: A above B, each cropped to fill its half of the canvas; the sound is one part's only
-    (both at once would echo: each phone also hears the other person).
+    `stack`: A above B, each cropped to fill its half of the canvas. `switch`: the whole canvas
+    shows whoever is speaking (`shots`). The sound is one part's at a time (both at once would
+    echo: each phone also hears the other person): a fixed part's (`sound`), or the speaker's
+    own phone's (`sound` None), fading over `ramp` seconds at each change of shot.
     """
 
-    layout: Literal["stack"]
+    layout: Literal["stack", "switch"]
     focus: float  # which part of each picture the crop keeps, vertically: 0 top, 0.5 middle, 1 bottom
-    sound: int  # index into `parts` of the recording whose sound is used
+    sound: int | None  # index into `parts` of the recording whose sound is used; None: the speaker's
+    shots: tuple[Shot, ...] = ()  # who speaks when, covering the whole duet; empty: A throughout
+    ramp: float = 0.1  # seconds the sound fades from one phone to the other at a change of speaker
 
 
 @dataclass(frozen=True, slots=True)

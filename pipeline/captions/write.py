@@ -105,6 +105,7 @@ def write_ass(
     canvas: tuple[int, int],
     safe: SafeZone,
     top_limit_px: int = 0,
+    speaker_colors: Sequence[str] = (),
 ) -> None:
     """Write the ASS file libass burns into the video.
 
@@ -119,6 +120,9 @@ def write_ass(
         canvas: (width, height) of the video; the script's PlayRes.
         safe: margins TikTok's interface covers.
         top_limit_px: lowest y the card uses; no caption reaches above it. 0: no limit.
+        speaker_colors: text colour ("#rrggbb") of each speaker of a duet; a cue with `speaker`
+            N is drawn in colour N (its own style `Caption<N>`: only the style's number is
+            in an event). Empty: every cue in `style.primary_color`.
     """
     width, height = canvas
     subs = SSAFile()
@@ -161,6 +165,10 @@ def write_ass(
         box.backcolor = _ass_color(style.outline_color, alpha=0xFF)
         box.outline = max(4.0, round(style.font_size * 0.12))
         box.shadow = 0.0
+    for number, color in enumerate(speaker_colors):
+        own = base.copy()
+        own.primarycolor = _ass_color(_hex_color(color))
+        subs.styles[f"{CAPTION_STYLE}{number}"] = own
     measure = TextMeasure(style)
     max_px = usable_width(style, width, safe)
     bottom_y = height - margin_v
@@ -168,7 +176,11 @@ def write_ass(
         if cue.end <= cue.start or not any(line.strip() for line in cue.lines):
             continue
         scale = _draw_scale(cue, style, measure, max_px, bottom_y, top_limit_px)
-        for event in _cue_events(cue, style, scale):
+        voice = (CAPTION_STYLE, style.primary_color)
+        if cue.speaker is not None and speaker_colors:
+            number = int(cue.speaker) % len(speaker_colors)
+            voice = (f"{CAPTION_STYLE}{number}", _hex_color(speaker_colors[number]))
+        for event in _cue_events(cue, style, scale, voice):
             event.name = f"{_CUE_NAME}{index}"
             subs.events.append(event)
     _save(subs, path, "ass")
@@ -207,29 +219,41 @@ def _ass_ms(seconds: float) -> int:
     return max(0, round(seconds * 100) * 10)
 
 
-def _cue_events(cue: Cue, style: CaptionSettings, scale: float) -> list[SSAEvent]:
-    """Plain: one event. color: one event per word window. box: plain text + per-word box layer."""
+def _hex_color(value: str) -> str:
+    """A "#rrggbb" colour, checked (it goes into ASS styles and tags)."""
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError(f"not a #rrggbb colour: {value!r}")
+    return value
+
+
+def _cue_events(cue: Cue, style: CaptionSettings, scale: float,
+                voice: tuple[str, str] = (CAPTION_STYLE, "")) -> list[SSAEvent]:
+    """Plain: one event. color: one event per word window. box: plain text + per-word box layer.
+
+    `voice` is the style name and the text colour of the cue (a duet speaker's own).
+    """
+    own_style, own_color = voice[0], voice[1] or style.primary_color
     lines = [line.split() for line in cue.lines if line.strip()]
     owners = _align_words(lines, cue.words)
     prefix = _scale_tag(scale)
     plain = prefix + _render(lines, None, owners, "")
     start, end = _ass_ms(cue.start), _ass_ms(cue.end)
     if style.highlight == "none" or owners is None:
-        return [SSAEvent(start=start, end=end, style=CAPTION_STYLE, text=plain)]
+        return [SSAEvent(start=start, end=end, style=own_style, text=plain)]
     events: list[SSAEvent] = []
     if style.highlight == "box":
-        events.append(SSAEvent(start=start, end=end, layer=1, style=CAPTION_STYLE, text=plain))
+        events.append(SSAEvent(start=start, end=end, layer=1, style=own_style, text=plain))
         on, off = "{\\3a&H00&}", "{\\3a&HFF&}"
     else:
-        on, off = "{\\1c" + _tag_color(style.highlight_color) + "}", "{\\1c" + _tag_color(style.primary_color) + "}"
+        on, off = "{\\1c" + _tag_color(style.highlight_color) + "}", "{\\1c" + _tag_color(own_color) + "}"
     for word_index, (a, b) in enumerate(_word_windows(cue)):
         if b <= a:
             continue  # a word with no time of its own (rounding or broken times): not highlighted
         text = prefix + _render(lines, word_index, owners, on, off)
-        name = BOX_STYLE if style.highlight == "box" else CAPTION_STYLE
+        name = BOX_STYLE if style.highlight == "box" else own_style
         events.append(SSAEvent(start=a, end=b, layer=0, style=name, text=text))
     if not any(e.layer == 0 for e in events):  # no word lasted a centisecond: show the text plain
-        return [SSAEvent(start=start, end=end, style=CAPTION_STYLE, text=plain)]
+        return [SSAEvent(start=start, end=end, style=own_style, text=plain)]
     return events
 
 

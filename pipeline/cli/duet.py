@@ -1,4 +1,4 @@
-"""`sossut duet`: two recordings of one conversation, lined up by their sound, A above B."""
+"""`sossut duet`: two recordings of one conversation, lined up by their sound, A above B or whoever speaks."""
 
 from __future__ import annotations
 
@@ -30,12 +30,14 @@ from pipeline.video import SyncResult, check_output_path
 @click.option("--offset", type=float, default=None, metavar="SECONDS",
               help="How many seconds after A recording B started (negative: before). Default: found from "
               "the sound both recordings hear.")
-@click.option("--layout", type=click.Choice(["stack"]), default=None,
-              help="stack: A above B, each cropped to fill its half (default: config duet.layout).")
-@click.option("--sound", type=click.Choice(["a", "b"]), default=None,
-              help="Whose recording gives the sound and the captions (default: config duet.sound, a).")
+@click.option("--layout", type=click.Choice(["stack", "switch"]), default=None,
+              help="stack: A above B, each cropped to fill its half; switch: the whole picture on whoever is "
+              "speaking (default: config duet.layout).")
+@click.option("--sound", type=click.Choice(["speaker", "a", "b"]), default=None,
+              help="Whose recording gives the sound and the captions: speaker (the speaking person's own phone) "
+              "or always a or b (default: config duet.sound, speaker).")
 @click.option("--captions", default="auto", show_default=True, callback=check_captions,
-              help="auto (transcribe the chosen sound), none, or an SRT/VTT/JSON/ASS file on the duet's clock.")
+              help="auto (transcribe the sound heard), none, or an SRT/VTT/JSON/ASS file on the duet's clock.")
 @click.option("--mask-captions/--no-mask-captions", default=None,
               help="Mask personal data spoken in the captions (config privacy.mask_captions).")
 @speech_options
@@ -48,12 +50,14 @@ def duet(app: App, clip_a: Path, clip_b: Path, output: Path, comment: str, user:
     """Make one reply from two recordings of one conversation (two phones, or a video call).
 
     The recordings are lined up by the sound both hear (or by --offset) and only the time both
-    cover is used: A above B, the sound and captions from one of them (both at once would echo).
+    cover is used: A above B (stack) or whoever is speaking (switch). The sound and captions come
+    from the speaking person's own phone (both at once would echo).
 
     \b
     Examples:
       sossut duet sanna.mp4 mikko.mp4 -o vastaus.mp4 --comment "Mikä on huostaanotto?"
-      sossut duet sanna.mp4 mikko.mp4 -o vastaus.mp4 --comment "..." --offset 1.25
+      sossut duet sanna.mp4 mikko.mp4 -o vastaus.mp4 --comment "..." --layout switch
+      sossut duet sanna.mp4 mikko.mp4 -o vastaus.mp4 --comment "..." --offset 1.25 --sound a
     """
     if captions == "auto":
         check_configured_language(app.settings, language)
@@ -76,6 +80,10 @@ def duet(app: App, clip_a: Path, clip_b: Path, output: Path, comment: str, user:
         app.info(f"offset {offset:+.3f} s (given)")
     result = make_duet(job, settings, transcribe=transcribe, on_stage=on_stage, on_sync=on_sync,
                        on_progress=on_progress)
+    if settings.duet.layout == "switch":
+        app.info(f"switch: {len(result.shots)} shots ("
+                 + ", ".join(f"{'AB'[shot.speaker]} {shot.start:.2f}s" for shot in result.shots[:12])
+                 + (", ..." if len(result.shots) > 12 else "") + ")")
     for warning in result.warnings:
         app.warn(warning)
     click.echo(str(result.output))

@@ -7,7 +7,8 @@ The only folder that runs ffmpeg.
   order (`join_parts`, `make_joined_plan`); `render`: plan -> argv -> ffmpeg;
 - `hdr`: HLG/PQ -> BT.709 through a 3D LUT made once from ffmpeg's float chain and cached;
 - `sync`: two recordings of one conversation -> when the second started (`estimate_offset`, pure);
-- `duet`: two lined-up recordings shown at once, A above B, over the time both cover (pure plan);
+- `duet`: two lined-up recordings shown at once (A above B, or whoever speaks) over the time both cover (pure plan);
+- `turns`: two lined-up tracks -> who speaks when (`find_turns`, pure);
 - `check`: TikTok's upload rules and ours (`sossut check`, and warnings after a render);
 - `ffmpeg`: which ffmpeg binary, and running it with progress; `lifetime`: it ends when we end.
 """
@@ -27,11 +28,13 @@ from pipeline.video.plan import (
 )
 from pipeline.video.render import check_output_path, check_writable, render
 from pipeline.video.still import render_still
-from pipeline.video.sync import SyncResult, estimate_offset, sync_clips
+from pipeline.video.sync import SYNC_RATE, SyncResult, estimate_offset, sync_clips
+from pipeline.video.turns import TurnOptions, find_turns, speaker_at
 
 __all__ = [
     "Check", "CheckReport", "CommonSpan", "common_span", "make_duet_plan", "captions_end", "card_content", "check_output_path", "check_video", "check_writable",
     "SyncResult", "decode_audio", "estimate_offset", "integrated_loudness", "interface_frame", "join_parts", "joined_duration", "make_joined_plan",
     "make_plan", "place_card", "preflight_warnings",
     "probe", "render", "render_still", "sync_clips",
+    "SYNC_RATE", "TurnOptions", "find_turns", "speaker_at",
 ]

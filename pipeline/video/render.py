@@ -32,14 +32,22 @@ CAPTIONS_NAME = "captions.ass"
 FONTS_NAME = "fonts"
 
 
-def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5) -> Any:
+def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5, keep: str | None = None) -> Any:
     """Source video -> upright, SDR, constant frame rate, reframed to the canvas.
 
     `focus_y` is the part a `crop` keeps, vertically: 0 the top, 0.5 the middle, 1 the bottom.
+    `keep`: a `select` expression of t (numbers only): the frames (on the output rate) that go on
+    to be reframed; the others are dropped before the costly scaling (a duet's hidden shots).
     """
     width, height = plan.canvas
     fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
-    v = src.video.filter("fps", fps=fps)  # first: frames the output drops are never tone-mapped
+    if keep is not None:
+        # the grid starts at 0 (the first frame repeated if the clip's first comes a little
+        # later) so that `keep`'s times pick the frames the plan means; hidden frames are
+        # dropped before the tone mapping and the scaling
+        v = src.video.filter("fps", fps=fps, start_time=0).filter("select", keep)
+    else:
+        v = src.video.filter("fps", fps=fps)  # first: frames the output drops are never tone-mapped
     if plan.tonemap:
         # HLG/PQ -> BT.709 through the LUT (pipeline.video.hdr), on a picture no larger than
         # the canvas needs: the reframe's own scale, done first, leaves the one below a no-op.
@@ -275,7 +283,7 @@ def build_args(plan: RenderPlan, output: Path, *, ffmpeg: str = "ffmpeg") -> lis
         from pipeline.video.duet import duet_streams  # it builds on video_chain, above
 
         v, a = duet_streams(plan)
-        if plan.parts[plan.duet.sound].audio.gain_db is not None:
+        if any(p.audio.gain_db is not None for p in plan.parts):
             a = _limiter(plan, a)
         a = _audio_end(plan, a)
     elif plan.parts:

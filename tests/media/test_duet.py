@@ -126,6 +126,7 @@ def test_headphone_pair_is_refused_then_offset_works(config: Path, tmp_path: Pat
 
 
 def test_captions_come_from_the_chosen_sound_on_the_duet_clock(room: tuple[Path, Path], tmp_path: Path) -> None:
+    """With a fixed sound (`--sound a`), only that recording is transcribed."""
     asked: list[Path] = []
 
     def transcribe(media: MediaInfo) -> Transcript:  # on the recording's own clock
@@ -133,10 +134,10 @@ def test_captions_come_from_the_chosen_sound_on_the_duet_clock(room: tuple[Path,
         words = (Word("Moikka", 0.2, 0.5), Word("kaikki", 1.0, 1.4))  # the first is before B starts
         return Transcript("fi", media.duration, (Segment(0.2, 1.4, "Moikka kaikki", words),))
 
-    settings = load_settings().with_values(encoder={"preset": "ultrafast"})
+    settings = load_settings().with_values(encoder={"preset": "ultrafast"}, duet={"sound": "a"})
     out = tmp_path / "tekstit.mp4"
     result = make_duet(DuetJob(room[0], room[1], Comment("Hei"), out, offset=LEAD, captions="auto"), settings,
                        transcribe=transcribe)
-    assert asked == [room[0]]  # A's sound by default
+    assert asked == [room[0]]  # A's sound, as asked
     assert result.cues == 1 and result.sync is None
     assert abs(result.duration - (A_SECONDS - LEAD)) < 0.1
