@@ -79,10 +79,12 @@ def test_bad_duet_offset_and_layout_cells_name_their_column(folder: Path) -> Non
 
 def test_the_duet_cell_takes_every_layout_the_config_allows(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse_duet("Stack") == (True, "stack")
+    assert parse_duet(" switch ") == (True, "switch")
+    with pytest.raises(ValueError, match=r"use a layout \(stack, switch\)"):
+        parse_duet("grid")
+    monkeypatch.setattr(cells, "allowed_values", lambda key: ("stack",))  # the cell follows the config's choices
     with pytest.raises(ValueError, match=r"use a layout \(stack\)"):
         parse_duet("switch")
-    monkeypatch.setattr(cells, "allowed_values", lambda key: ("stack", "switch"))  # as once [duet] layout has it
-    assert parse_duet(" switch ") == (True, "switch")
     assert parse_duet("x") == (True, None) and parse_duet("") == (False, None) and parse_duet("no") == (False, None)
 
 
