@@ -128,8 +128,9 @@ def test_a_duet_row_without_offset_is_lined_up_by_its_sound(batch: dict[str, Any
     assert result.offset == pytest.approx(LEAD, abs=0.01)
     assert result.confidence is not None and result.confidence >= SETTINGS.sync.min_confidence
     assert abs(probe_output(batch["out"] / "löydetty.mp4")["duration"] - (A_SECONDS - LEAD)) < 0.1
-    # captions auto: A's sound, transcribed by the worker's one loaded model
-    assert batch["log"].read_text(encoding="utf-8").splitlines() == ["load", f"transcribe {A_SECONDS:.1f}"]
+    # captions auto with the speaker's sound: both recordings, transcribed by the worker's one loaded model
+    assert batch["log"].read_text(encoding="utf-8").splitlines() == [
+        "load", f"transcribe {A_SECONDS:.1f}", f"transcribe {B_SECONDS:.1f}"]
     # "Moi kaikki" at 1.0-1.9 s of A is at 0.3-1.2 s of the duet (A's first LEAD seconds are cut)
     band = (slice(1300, 1650), slice(200, 880))  # where captions sit, over B's blue
 
