@@ -22,7 +22,6 @@ from pipeline.batch import (
     load_manifest,
     run_batch,
 )
-from pipeline.cli.comments import worker_option
 from pipeline.cli.main import App, command_options
 from pipeline.cli.options import (
     check_configured_language,
@@ -31,6 +30,7 @@ from pipeline.cli.options import (
     existing_file,
     output_suffix,
     speech_options,
+    worker_option,
 )
 from pipeline.errors import InputError
 
