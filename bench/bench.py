@@ -11,6 +11,8 @@ Sections (all by default; `--only render,transcribe,...` to pick):
   sync        `estimate_offset` on two 10-minute 16 kHz tracks (a call pair): seconds, error.
   studio      `sossut studio`: start to first page, card and preview-still round trips, and
               "Tee video" to playable video against `sossut render` of the same job (ratio).
+  startup, blur, throughput   (bench/bench_speed.py) command start -> ffmpeg start; blur render
+              vs floor at 30/10 s, veryfast/medium, and fit; 8-clip batch vs 8 floors.
 Each timing is the best of `--repeat` runs (default 2); peak RSS is the whole process tree.
 """
 
@@ -132,6 +134,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="render,transcribe,batch,sync,studio")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="startup: also time this older checkout (PYTHONPATH) for before/after")
     args = parser.parse_args()
     sections = set(args.only.split(","))
     print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
@@ -156,6 +160,15 @@ def main() -> int:
             from bench.bench_studio import bench_studio
 
             bench_studio(work, args.repeat)
+        if sections & {"startup", "blur", "throughput"}:
+            from bench import bench_speed
+
+            if "startup" in sections:
+                bench_speed.bench_startup(work, args.repeat, args.compare)
+            if "blur" in sections:
+                bench_speed.bench_blur(work, args.repeat)
+            if "throughput" in sections:
+                bench_speed.bench_throughput(work, args.repeat)
     return 0
 
 
