@@ -32,6 +32,7 @@ from pipeline.video import (
     make_joined_plan,
     make_plan,
     place_card,
+    preflight_warnings,
     probe,
     render,
     start_loudness,
@@ -272,8 +273,6 @@ def make_reply(
                                     threads=threads, end_card=end_card)
         stage("render")
         render(plan, on_progress=on_progress)
-        from pipeline.video import preflight_warnings  # the checks (numpy, frame grabs) load after the encode
-
         warnings.extend(preflight_warnings(job.output, settings, cues))
         if job.sidecar:
             _write_sidecars(cues, job.output)

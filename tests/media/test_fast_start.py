@@ -22,7 +22,7 @@ pytestmark = pytest.mark.media
 SETTINGS = load_settings()
 SRT = "1\n00:00:00,200 --> 00:00:01,500\nHei kaikki, tänään puhutaan ilmoituksista.\n"
 # Modules a render with a caption file must not load before its encode starts.
-HEAVY = ("numpy", "pipeline.speech", "pipeline.comments.inbox", "pipeline.comments.ledger", "pipeline.video.check",
+HEAVY = ("numpy", "pipeline.speech", "pipeline.comments.inbox", "pipeline.comments.ledger",
          "pipeline.video.duet", "pipeline.video.sync", "pipeline.card.zones", "rich", "rapidfuzz", "fontTools",
          "stdnum", "phonenumbers", "pipeline.cli.comments", "pipeline.batch")
 
