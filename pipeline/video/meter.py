@@ -99,7 +99,8 @@ def start_loudness(path: Path, has_audio: bool, start: float = 0.0, duration: fl
         argv += ["-ss", f"{start:.3f}"]
     if duration is not None:
         argv += ["-t", f"{duration:.3f}"]
-    argv += ["-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", _FILTER, "-f", "null", "-"]
+    # Absolute, as the render passes it: a relative name like "concat:x" is not read as a protocol.
+    argv += ["-i", str(path.resolve()), "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", _FILTER, "-f", "null", "-"]
     # Files, not pipes: nothing is read until `result()`, and a long span's output must not
     # fill a pipe and stall the meter meanwhile.
     with ExitStack() as files:  # closed here only if the meter cannot start
