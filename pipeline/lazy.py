@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import pkgutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,8 +31,11 @@ def lazy_api(package: str) -> Callable[[str], Any]:
 
     def sources() -> dict[str, tuple[str, str]]:
         if not where:
-            init = Path(sys.modules[package].__file__ or "")
-            for node in ast.parse(init.read_text(encoding="utf-8")).body:
+            try:
+                source = Path(sys.modules[package].__file__ or "").read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):  # no source shipped (a frozen app)
+                return _scan(package, where)
+            for node in ast.parse(source).body:
                 if isinstance(node, ast.If) and _is_type_checking(node.test):
                     for stmt in node.body:
                         if isinstance(stmt, ast.ImportFrom) and stmt.module and stmt.level == 0:
@@ -51,6 +55,17 @@ def lazy_api(package: str) -> Callable[[str], Any]:
         return namespace[name]
 
     return __getattr__
+
+
+def _scan(package: str, where: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """The public names' modules, found by importing every module of the package (slower; only
+    where the package's source cannot be read)."""
+    names = getattr(sys.modules[package], "__all__", ())
+    for info in pkgutil.iter_modules(sys.modules[package].__path__):
+        module = importlib.import_module(f"{package}.{info.name}")
+        # a name a module imported is the same object as in the module defining it
+        where.update({name: (module.__name__, name) for name in names if name not in where and name in vars(module)})
+    return where
 
 
 def _is_type_checking(test: ast.expr) -> bool:

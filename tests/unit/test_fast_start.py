@@ -54,3 +54,17 @@ def test_unknown_name_of_a_lazy_folder_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         pipeline.video.nothing_here  # noqa: B018
+
+
+def test_a_lazy_folder_without_its_source_still_finds_its_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frozen app may ship no .py: the names are then found by importing the folder's modules."""
+    from pipeline.lazy import lazy_api
+
+    module = types.ModuleType("pipeline.card")
+    module.__file__ = "/nonexistent/__init__.py"
+    module.__path__ = importlib.import_module("pipeline.card").__path__  # type: ignore[attr-defined]
+    module.__all__ = ["write_card"]  # type: ignore[attr-defined]
+    monkeypatch.setitem(__import__("sys").modules, "pipeline.card", module)
+    from pipeline.card.draw import write_card
+
+    assert lazy_api("pipeline.card")("write_card") is write_card
