@@ -15,7 +15,8 @@ Sections (all by default; `--only render,transcribe,...` to pick):
   studio      `sossut studio`: start to first page, card and preview-still round trips, and
               "Tee video" to playable video against `sossut render` of the same job (ratio).
   hdr         30 s 10-bit HLG HEVC clips (1080x1920 and 2160x3840): `sossut render` (blur, crop)
-              against the bare SDR floor of the same clip; `--before DIR` times an older checkout too.
+              against the bare SDR floor of the same clip; `--before DIR` times an older checkout too
+              (also for startup).
               Not in the default list (it encodes a 4K clip): `--only hdr`.
 Each timing is the best of `--repeat` runs (default 2); peak RSS is the whole process tree.
 """
@@ -139,7 +140,7 @@ def main() -> int:
     parser.add_argument("--only", default="render,transcribe,batch,sync,duet,studio")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--before", type=Path, default=None,
-                        help="a checkout before a change: the hdr section times its renders too")
+                        help="a checkout before a change: the hdr and startup sections time it too")
     args = parser.parse_args()
     sections = set(args.only.split(","))
     print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
@@ -172,6 +173,15 @@ def main() -> int:
             from bench.bench_hdr import bench_hdr
 
             bench_hdr(work, args.repeat, args.before)
+        if sections & {"startup", "blur", "throughput"}:
+            from bench import bench_speed
+
+            if "startup" in sections:
+                bench_speed.bench_startup(work, args.repeat, args.before)
+            if "blur" in sections:
+                bench_speed.bench_blur(work, args.repeat)
+            if "throughput" in sections:
+                bench_speed.bench_throughput(work, args.repeat)
     return 0
 
 

@@ -215,7 +215,7 @@ class PrivacySettings:
 
 @dataclass(frozen=True, slots=True)
 class BatchSettings:
-    jobs: int  # worker processes; 0 = what the machine affords (cores // 2, free RAM / memory_per_job)
+    jobs: int  # worker processes; 0 = what the machine affords (max(2, cores // 2), cores, free RAM / memory_per_job)
     memory_per_job: float  # GB one job needs, for jobs = 0
     max_tasks_per_child: int  # restart a worker after this many rows; 0 = never
 

@@ -15,6 +15,7 @@ import logging
 import math
 import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,8 +28,6 @@ from pipeline.video import (
     card_content,
     check_output_path,
     check_writable,
-    decode_audio,
-    integrated_loudness,
     join_parts,
     make_joined_plan,
     make_plan,
@@ -36,11 +35,13 @@ from pipeline.video import (
     preflight_warnings,
     probe,
     render,
+    start_loudness,
 )
 
 if TYPE_CHECKING:
     from pipeline.comments import MaskOptions
     from pipeline.speech import TranscriberFactory
+    from pipeline.video import PendingLoudness
 
 log = logging.getLogger(__name__)
 
@@ -160,13 +161,17 @@ def comment_card(comment: Comment, settings: Settings, path: Path, *, show_user:
 
 def measure_loudness(media: MediaInfo, span: tuple[float, float] | None) -> float | None:
     """Integrated loudness (LUFS) of the clip or span, None without audio."""
-    if not media.has_audio:
-        return None
+    with start_measure(media, span) as pending:
+        return pending.result()
+
+
+def start_measure(media: MediaInfo, span: tuple[float, float] | None) -> PendingLoudness:
+    """Start measuring the loudness of the clip or span in the background (ffmpeg's meter on
+    another core); its `result()` is `measure_loudness`'s value."""
     start, end = span if span is not None else (0.0, media.duration)
-    samples = decode_audio(media.path, rate=48000, layout="stereo", start=start, duration=end - start)
-    if samples.shape[1] == 0:
-        return None
-    return integrated_loudness(samples, 48000)
+    length = min(end, media.duration) - start
+    # A span outside the clip measures nothing: `make_plan` then says what is wrong with it.
+    return start_loudness(media.path, media.has_audio and length > 0, start, length)
 
 
 Transcribe = Callable[[MediaInfo], Transcript]
@@ -237,7 +242,10 @@ def make_reply(
     if len(parts) > 1:
         duration = parts[-1].start + parts[-1].length
 
-    with tempfile.TemporaryDirectory(prefix="sossut-job-") as work:
+    # The loudness meters run on another core while the card and the captions are made.
+    with tempfile.TemporaryDirectory(prefix="sossut-job-") as work, ExitStack() as meters:
+        pending = [meters.enter_context(start_measure(p.media, p.span)) for p in parts] \
+            if settings.audio.normalize else []
         work_dir = Path(work)
         stage("card")
         card, notes = comment_card(job.comment, settings, work_dir / "card.png", show_user=job.show_user,
@@ -247,18 +255,19 @@ def make_reply(
         cues: list[Cue] = []
         if job.captions != "none":
             stage("transcribe" if job.captions == "auto" else "captions")
-            cues = _cues(job, parts, settings, transcribe or transcriber_for(settings), warnings)
+            if job.captions == "auto" and transcribe is None:
+                transcribe = transcriber_for(settings)
+            cues = _cues(job, parts, settings, transcribe, warnings)
         cues, end_card, captions_file = end_card_and_captions(
             job.end_card, job.comment.text, cues, duration, card, placement, settings, work_dir, warnings)
         stage("loudness")
+        loudness_of = [p.result() for p in pending] if pending else [None] * len(parts)
         if len(parts) == 1:
-            loudness = measure_loudness(media, span) if settings.audio.normalize else None
             plan = make_plan(
-                media, settings, job.output, card=card, captions=captions_file, loudness_lufs=loudness,
+                media, settings, job.output, card=card, captions=captions_file, loudness_lufs=loudness_of[0],
                 span=span, threads=threads, end_card=end_card,
             )
         else:  # each clip its own gain, so both voices are equally loud
-            loudness_of = [measure_loudness(p.media, p.span) if settings.audio.normalize else None for p in parts]
             joined = join_parts(medias, [p.span for p in parts], settings, loudness_of)
             plan = make_joined_plan(joined, settings, job.output, card=card, captions=captions_file,
                                     threads=threads, end_card=end_card)
@@ -326,7 +335,7 @@ def end_card_decision(mode: str, comment: str, cues: Sequence[Cue],
                   "(--end-card never leaves it out; check the numbers in config [end_card])"]
 
 
-def _cues(job: ReplyJob, parts: Sequence[_Part], settings: Settings, transcribe: Transcribe,
+def _cues(job: ReplyJob, parts: Sequence[_Part], settings: Settings, transcribe: Transcribe | None,
           warnings: list[str]) -> list[Cue]:
     """The captions of the job: transcribed (auto) or read from a file, cut to the span, checked.
 
@@ -339,6 +348,7 @@ def _cues(job: ReplyJob, parts: Sequence[_Part], settings: Settings, transcribe:
     joined = len(parts) > 1
     media, span = parts[0].media, parts[0].span
     if job.captions == "auto":
+        assert transcribe is not None
         cues = []
         transcripts: dict[Path, Transcript] = {}  # a clip used twice is transcribed once
         for part in parts:

@@ -92,11 +92,16 @@ def available_memory() -> int | None:
 
 
 def default_jobs(memory_per_job_gb: float = 1.5) -> int:
-    """What the machine affords: max(1, min(cores // 2, free RAM / memory per job))."""
+    """What the machine affords: max(1, min(max(2, cores // 2), cores, free RAM / memory per job)).
+
+    At least two jobs where there are two cores: a row's Python phases (probe, card, loudness,
+    the checks after it) leave a core idle that the other row's encode then uses, and two
+    one-thread encodes waste less than one two-thread encode. Beyond that, two cores a job.
+    """
     cores = available_cores()
     free = available_memory()
     by_memory = int(free / (memory_per_job_gb * 2**30)) if free else cores
-    return max(1, min(cores // 2, by_memory))
+    return max(1, min(max(2, cores // 2), cores, by_memory))
 
 
 def resolve_jobs(options: BatchOptions, settings: Settings) -> int:

@@ -6,9 +6,16 @@ help-resources end card; TikTok's interface zones drawn over a frame.
 - `zones`: a video frame -> the same frame with the safe-zone margins drawn and labelled.
 """
 
-from pipeline.card.draw import write_card
-from pipeline.card.endcard import draw_end_card, write_end_card
-from pipeline.card.zones import draw_interface_zones, write_interface_zones, zone_boxes
+from typing import TYPE_CHECKING
+
+from pipeline.lazy import lazy_api
+
+if TYPE_CHECKING:
+    from pipeline.card.draw import write_card
+    from pipeline.card.endcard import draw_end_card, write_end_card
+    from pipeline.card.zones import draw_interface_zones, write_interface_zones, zone_boxes
 
 __all__ = ["draw_end_card", "draw_interface_zones", "write_card", "write_end_card", "write_interface_zones",
            "zone_boxes"]
+
+__getattr__ = lazy_api(__name__)

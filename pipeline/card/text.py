@@ -7,7 +7,7 @@ class), lines of units wrapped and ellipsized to a width in px, `Piece`s (runs d
 font call, with their width), the visual order of a line's pieces, and emoji runs as colour
 images. `draw.py` draws them.
 
-Pillow has no font fallback, so we do it here (Pillow loads fonts and measures text; fontTools
+Pillow has no font fallback, so we do it here (Pillow loads fonts and measures text; `coverage`
 reads which characters each font has):
 - Comments are cleaned first: every whitespace character, newlines included, becomes one
   space (the sticker is a short reflowed paragraph, as on TikTok); control characters, bidi
@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import regex
-from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
+from pipeline.card.coverage import font_coverage
 from pipeline.errors import ConfigError
 
 # The logger of card.py, as before the split: log lines keep their "pipeline.card.draw" name.
@@ -101,8 +101,7 @@ def _load_font(path: Path, size: int) -> ImageFont.FreeTypeFont:
 @lru_cache(maxsize=16)
 def _cmap(path: Path) -> frozenset[int]:
     """Code points the font maps to a real glyph (not .notdef), read once per font file."""
-    with TTFont(path, lazy=True) as font:
-        return frozenset(c for c, glyph in (font.getBestCmap() or {}).items() if font.getGlyphID(glyph) != 0)
+    return font_coverage(path)
 
 
 @lru_cache(maxsize=16)

@@ -22,7 +22,6 @@ from pipeline.batch import (
     load_manifest,
     run_batch,
 )
-from pipeline.cli.comments import worker_option
 from pipeline.cli.main import App, command_options
 from pipeline.cli.options import (
     check_configured_language,
@@ -31,6 +30,7 @@ from pipeline.cli.options import (
     existing_file,
     output_suffix,
     speech_options,
+    worker_option,
 )
 from pipeline.errors import InputError
 
@@ -43,7 +43,7 @@ _SUMMARY_ROWS = 40  # longer batches list only their failed rows
               help="Folder for the videos, report.json/report.csv and the resume state.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Videos made at once (worker processes). Default: what this machine affords, "
-              f"max(1, min(cores // 2, free RAM / 1.5 GB)) = {default_jobs()} here; config batch.jobs. "
+              f"max(2, cores // 2), at most the cores and free RAM / 1.5 GB: {default_jobs()} here; config batch.jobs. "
               "Each job's ffmpeg and Whisper get cores / jobs threads.")
 @click.option("--resume", is_flag=True,
               help="Skip rows already made by an earlier run with the same inputs and settings.")

@@ -37,9 +37,8 @@ from pipeline.comments import (
     mask_options,
     read_comments_file,
     read_ledger,
-    record_answer,
 )
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import InputError
 
 _SHOWN_CHARS = 120  # of each comment in the table
 
@@ -193,21 +192,6 @@ def ledger(app: App, ledger_dir: Path | None, as_json: bool) -> None:
     console.print(Text(f"{len(book.entries)} answers by {len(book.workers)} workers in {book.folder}"))
     if book.skipped:
         console.print(Text(f"{book.skipped} lines could not be read (damaged, or made with another key)"))
-
-
-def note_answer(app: App, comment: str, output: Path, worker: str | None) -> None:
-    """Record in the ledger that `output` answers `comment`; a ledger that cannot be written is
-    a warning, not a failure (the video is made)."""
-    try:
-        record_answer(comment, output, app.settings, worker=worker)
-    except PipelineError as exc:
-        app.warn(f"the answer was not recorded in the ledger: {exc.message}")
-
-
-def worker_option(func: click.decorators.FC) -> click.decorators.FC:
-    return click.option("--worker", default=None,
-                        help="Your name in the answered ledger (default: config [ledger] worker, "
-                        "then your user name).")(func)
 
 
 COMMANDS: list[click.Command] = [comments]

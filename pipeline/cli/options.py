@@ -207,3 +207,10 @@ def check_trims(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     if twice:
         raise click.BadParameter(f"clip {twice[0]} is trimmed twice; give one --trim per clip")
     return tuple(trims)
+
+
+def worker_option(func: click.decorators.FC) -> click.decorators.FC:
+    """`--worker NAME`: who answered, for the answered ledger (render, batch)."""
+    return click.option("--worker", default=None,
+                        help="Your name in the answered ledger (default: config [ledger] worker, "
+                        "then your user name).")(func)

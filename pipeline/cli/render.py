@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.comments import note_answer, worker_option
 from pipeline.cli.main import App, command_options
 from pipeline.cli.options import (
     Trim,
@@ -20,8 +19,10 @@ from pipeline.cli.options import (
     existing_file,
     output_suffix,
     speech_options,
+    worker_option,
 )
 from pipeline.config import ASSETS_DIR
+from pipeline.errors import PipelineError
 from pipeline.reply import ClipPart, ReplyJob, Transcribe, make_reply, transcriber_for
 from pipeline.types import REFRAMES, VIDEO_SUFFIXES, Comment
 from pipeline.video import check_output_path
@@ -145,10 +146,23 @@ def render(app: App, clips: tuple[Path, ...], output: Path, comment: str, user: 
     job = ReplyJob.of_parts(_clip_parts(clips, trims), Comment(comment, user, avatar), output, captions=captions,
                             show_user=show_user, keep_personal_data=keep_personal_data, sidecar=sidecar,
                             mask_captions=mask_captions, end_card=end_card)
-    transcribe = transcriber_for(app.settings, vocabulary_file=vocabulary, language=language, model=model,
-                                 engine=engine)
+    transcribe = None
+    if captions == "auto":  # a caption file or none: the speech stage is not even imported
+        transcribe = transcriber_for(app.settings, vocabulary_file=vocabulary, language=language, model=model,
+                                     engine=engine)
     _run(app, job, reframe, transcribe, crossfade)
-    note_answer(app, comment, output, worker)  # after a successful render only: _run raises otherwise
+    _note_answer(app, comment, output, worker)  # after a successful render only: _run raises otherwise
+
+
+def _note_answer(app: App, comment: str, output: Path, worker: str | None) -> None:
+    """Record in the ledger that `output` answers `comment`; a ledger that cannot be written is
+    a warning, not a failure (the video is made)."""
+    from pipeline.comments import record_answer
+
+    try:
+        record_answer(comment, output, app.settings, worker=worker)
+    except PipelineError as exc:
+        app.warn(f"the answer was not recorded in the ledger: {exc.message}")
 
 
 @click.command()

@@ -10,10 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-import phonenumbers
-from stdnum import iban as stdnum_iban
-from stdnum.fi import hetu as stdnum_hetu
-
 from pipeline.comments.findings import Finding
 
 TRAILING = ".,;:!?)]}'\"…"  # punctuation that ends a sentence, not a link or an address
@@ -31,6 +27,9 @@ _CANONICAL_SIGN = {s: "-" for s in "-YXWVU"} | {s: "A" for s in "ABCDEF"} | {"+"
 
 def identity_codes(text: str) -> Iterable[Finding]:
     for m in _HETU.finditer(text):
+        # python-stdnum is imported only for a candidate: its import would cost every render ~50 ms.
+        from stdnum.fi import hetu as stdnum_hetu
+
         day, month = int(m.group(1)), int(m.group(2))
         code = m.group(0).upper()
         canonical = code[:6] + _CANONICAL_SIGN[code[6]] + code[7:]
@@ -53,6 +52,8 @@ _IBAN = re.compile(r"(?<!\w)[A-Z]{2}\d\d(?: ?[A-Z0-9]){10,30}(?!\w)", re.IGNOREC
 
 def ibans(text: str) -> Iterable[Finding]:
     for m in _IBAN.finditer(text):
+        from stdnum import iban as stdnum_iban  # imported only for a candidate, as above
+
         # The pattern may run into a following word ("FI21 1234 ... 85 ok"): take the longest
         # prefix that ends at a space (or the match end) and validates.
         spaces = [i for i in range(m.start() + 15, m.end()) if text[i] == " "]
@@ -110,6 +111,10 @@ def mentions(text: str) -> Iterable[Finding]:
 def phones(text: str) -> Iterable[Finding]:
     # Leniency VALID checks the number against Finland's numbering plan, so years, prices,
     # times and dates ("12.3.2024", "1 000 000") are not taken; POSSIBLE takes them.
+    if sum(ch.isdigit() for ch in text) < 2:  # no number to find: spare importing phonenumbers
+        return
+    import phonenumbers
+
     for m in phonenumbers.PhoneNumberMatcher(text, "FI", leniency=phonenumbers.Leniency.VALID):
         yield Finding("phone", m.start, m.end, True)
 

@@ -18,9 +18,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import phonenumbers
-from stdnum.fi import hetu as stdnum_hetu
-
 from pipeline.comments.findings import Finding
 
 _UNITS = {
@@ -137,6 +134,8 @@ def _identity_code(tokens: list[_Token], i: int) -> tuple[Finding, int] | None:
             end = tokens[j].end
             j += 1
     canonical = digits + ("A" if sign in "ABCDEF" else "-" if sign in "-UVWXY" else sign) + individual + check
+    from stdnum.fi import hetu as stdnum_hetu  # only for a candidate (see shapes.identity_codes)
+
     certain = bool(check) and stdnum_hetu.is_valid(canonical, allow_temporary=True)
     return Finding("identity_code", tokens[i].start, end, certain), j
 
@@ -162,6 +161,8 @@ def _phone(tokens: list[_Token], i: int) -> tuple[Finding, int] | None:
 
 
 def _valid_phone(digits: str) -> bool:
+    import phonenumbers  # only for a candidate (see shapes.phones)
+
     try:
         return bool(phonenumbers.is_valid_number(phonenumbers.parse(digits, "FI")))
     except phonenumbers.NumberParseException:

@@ -26,16 +26,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import av
-import numpy as np
 
 from pipeline.config import Settings
 from pipeline.errors import InputError
 from pipeline.types import Cue, MediaInfo
 from pipeline.video.ffmpeg import ffmpeg_path, run_ffmpeg
 from pipeline.video.media import decode_audio, probe
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +209,8 @@ def measure_sound(path: Path) -> tuple[float, float]:
 
 def start_silence(path: Path, limit: float) -> float:
     """Seconds of digital silence (under -90 dBFS) at the start, looking at `limit` + 1 s."""
+    import numpy as np  # here: the checks after every render need no numpy
+
     samples = decode_audio(path, rate=16000, layout="mono", duration=limit + 1.0)
     loud = np.flatnonzero(np.abs(samples[0]) > _DIGITAL_SILENCE) if samples.size else np.array([])
     return float(loud[0]) / 16000 if loud.size else samples.shape[1] / 16000
@@ -309,6 +313,8 @@ def interface_frame(path: Path, at: float | None, size: tuple[int, int]) -> tupl
     Raises:
         InputError: not a video, or `at` is past its end.
     """
+    import numpy as np
+
     media = probe(path)
     when = media.duration / 2 if at is None else at
     if when > media.duration:

@@ -8,12 +8,15 @@ from __future__ import annotations
 import logging
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
-import numpy as np
 
 from pipeline.errors import InputError
 from pipeline.types import MediaInfo
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +83,7 @@ def probe(path: Path) -> MediaInfo:
             variable_frame_rate=vfr,
             nominal_fps=Fraction(base) if base else None,
         )
-    _check_complete(path, info)
+        _check_complete(path, info, container)
     log.debug("probed %s: %s", path.name, info)
     return info
 
@@ -109,22 +112,22 @@ def _reason(exc: BaseException) -> str:
     return str(text).split(":")[-1].strip() or type(exc).__name__
 
 
-def _check_complete(path: Path, info: MediaInfo) -> None:
+def _check_complete(path: Path, info: MediaInfo, container: av.container.InputContainer) -> None:
     """A file cut off while copying still opens when its index (moov) came first; catch it here.
 
-    Seek to the last second and demux: a whole file has packets up to its stated duration.
+    Seek to the last second and demux: a whole file has packets up to its stated duration. The
+    probe's own open container is reused (one open and header parse per probe).
     """
     try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            if not stream.time_base:
-                return
-            target = max(0.0, info.duration - 1.0)
-            container.seek(int(target / stream.time_base), stream=stream, any_frame=False, backward=True)
-            last = -1.0
-            for packet in container.demux(stream):
-                if packet.pts is not None and packet.size:
-                    last = max(last, float(packet.pts * stream.time_base))
+        stream = container.streams.video[0]
+        if not stream.time_base:
+            return
+        target = max(0.0, info.duration - 1.0)
+        container.seek(int(target / stream.time_base), stream=stream, any_frame=False, backward=True)
+        last = -1.0
+        for packet in container.demux(stream):
+            if packet.pts is not None and packet.size:
+                last = max(last, float(packet.pts * stream.time_base))
     except av.error.FFmpegError as exc:
         raise InputError(f"{path}: the file is truncated or damaged ({_reason(exc)})",
                          hint="copy the clip again from the phone") from None
@@ -147,6 +150,8 @@ def decode_audio(path: Path, rate: int = 16000, layout: str = "mono", start: flo
     Raises:
         InputError: the file cannot be opened, has no audio track, or its audio cannot be decoded.
     """
+    import numpy as np  # here: probing (every render) needs no numpy
+
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as exc:

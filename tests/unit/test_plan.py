@@ -107,14 +107,14 @@ EXPECTED_ARGS = [
     "-filter_complex_threads", "1",
     "-t", "10.500", "-i", "/clips/in.mp4", "-i", "/work/card.png",
     "-filter_complex",
-    "[0:v]fps=fps=30/1[s0];[s0]split=2[s1][s2];[s1]fps=fps=6.0[s3];"
-    "[s3]scale=134:240:flags=fast_bilinear:force_original_aspect_ratio=increase[s4];[s4]crop=134:240[s5];"
+    "[0:v]fps=fps=30/1[s0];[s0]split=2[s1][s2];[s1]fps=fps=3.0[s3];"
+    "[s3]scale=90:160:flags=fast_bilinear:force_original_aspect_ratio=increase[s4];[s4]crop=90:160[s5];"
     "[s5]boxblur=luma_power=2:luma_radius=10[s6];"
     "[s6]lutyuv=u=128+(val-128)*0.7:v=128+(val-128)*0.7:y=val*0.7[s7];"
     "[s7]scale=1080:1920:flags=bilinear[s8];[s8]fps=fps=30/1[s9];[s9]tpad=stop_duration=1:stop_mode=clone[s10];"
     "[s2]scale=1080:1920:force_divisible_by=2:force_original_aspect_ratio=decrease[s11];"
     "[s10][s11]overlay=eof_action=repeat:x=(W-w)/2:y=(H-h)/2[s12];[s12]setsar=1[s13];"
-    "[1]format=rgba[s14];[s14]loop=loop=-1:size=1:start=0[s15];[s15]setpts=N/(30/1)/TB[s16];"
+    "[1]format=yuva420p[s14];[s14]loop=loop=-1:size=1:start=0[s15];[s15]setpts=N/(30/1)/TB[s16];"
     "[s16]fade=alpha=1:d=0.3:st=0.0:t=in[s17];"
     "[s13][s17]overlay=enable=between(t\\,0.0\\,10.0):eof_action=repeat:eval=frame:shortest=1:x=33:"
     "y=258-40*pow(max(0\\,1-(t-0.0)/0.3)\\,2)[s18];"
