@@ -156,8 +156,11 @@ def parse_cues(items: Any) -> list[Cue]:
         scale = item.get("font_scale", 1.0)
         scale = float(scale) if isinstance(scale, int | float) and 0.05 <= scale <= 1.0 else 1.0
         kept = tuple(x.strip() for x in lines if x.strip())
+        speaker = item.get("speaker")  # a duet's cue keeps who says it (its colour) through edits
+        if not (isinstance(speaker, int) and not isinstance(speaker, bool) and speaker in (0, 1)):
+            speaker = None
         if kept:
-            cues.append(Cue(start, end, kept, tuple(words), scale))
+            cues.append(Cue(start, end, kept, tuple(words), scale, speaker))
     cues.sort(key=lambda c: c.start)
     return cues
 
