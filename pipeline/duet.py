@@ -6,6 +6,9 @@ is given) -> who speaks when -> card -> captions (each word from the recording h
 moment) -> loudness (each recording's own) -> plan -> render. The sound is one recording's at a
 time: each phone also hears the other person, so mixing both would echo. By default
 (`[duet] sound = "speaker"`) it is the speaking person's own phone, the clean microphone.
+
+`duet_shots` (who is shown and heard when) and `duet_cues` (the captions on the duet's clock) are
+public so the studio shows and captions a duet as this makes it, without a copy of the logic.
 """
 
 from __future__ import annotations

@@ -254,7 +254,8 @@ def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) 
     captions placed as `make_reply` places them, one plan, `render_still`).
 
     `at` is on the captions' clock. With several clips the frame is of the clip playing then
-    (`joined.still_source`); a duet's is of the recording whose sound is used, not its layout.
+    (`joined.still_source`); a duet's is of the recording of whoever speaks then (switch, or the
+    speaker's sound) or of the one whose sound is used, not its layout.
 
     Raises:
         InputError: no clip.

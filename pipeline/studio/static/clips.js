@@ -21,8 +21,8 @@ function isDuet(job) { return job.kind === "duet" && (job.clips || []).length ==
 // --- the caption editor's player on the made video's clock -------------------------------------
 // Captions are on the clock of the video the job makes. One clip: the clip itself. Several clips:
 // the player plays each clip's cut in turn (switching the source), and times are mapped between
-// the video's clock and the clip playing. A duet: the recording whose sound is used, over the
-// time both cover. (The picture is a clip's, not the finished layout: "Tee video" shows that.)
+// the video's clock and the clip playing. A duet: over the time both cover, the recording whose
+// sound is used; with the speaker's sound, each turn from the speaker's recording (the core's shots). (The picture is a clip's, not the finished layout: "Tee video" shows that.)
 
 const timeline = { segments: null, index: 0, signature: "" };
 
