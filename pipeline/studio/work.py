@@ -290,6 +290,7 @@ def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) 
             if cues:
                 ass = work_dir / "captions.ass"
                 write_ass(cues, ass, styled.captions, canvas, styled.safe_zone,
-                          top_limit_px=placement.y + card.height - card.margin + CAPTION_GAP_PX)
+                          top_limit_px=placement.y + card.height - card.margin + CAPTION_GAP_PX,
+                          speaker_colors=styled.duet.speaker_colors)  # a duet's cues keep their speaker
         plan = make_plan(media, styled, store.output(job.id), card=card, captions=ass)
         return render_still(plan, at, store.file(job.id, "preview.png"))

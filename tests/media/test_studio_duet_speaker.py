@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image
 from starlette.testclient import TestClient
@@ -130,3 +131,31 @@ def test_switch_layout_renders_from_the_studio(studio: tuple[TestClient, JobStor
     middles = [(start + end) / 2 for start, end, _ in pair.turns]
     seen = _pixels(out, middles, (1000, 40))  # left of the card, above the captions
     assert [_near(p, c) for p, c in zip(seen, (RED, BLUE, RED))] == [True, True, True], [p.tolist() for p in seen]
+
+
+def test_the_still_shows_a_cue_in_its_speakers_colour(tmp_path: Path, pair: Pair) -> None:
+    """With `[duet] speaker_colors`, the still draws B's cue in B's colour (green; no word
+    highlight), as the render does."""
+    from pipeline.captions import write_json
+    from pipeline.config import load_settings
+    from pipeline.studio import create_app
+    from pipeline.types import Cue
+    from tests.media.test_studio_duet import HOST, TOKEN
+    from tests.unit.test_studio_security import ORIGIN, logged_in
+
+    settings = load_settings().with_values(duet={"speaker_colors": ["#ffffff", "#30ff30"]},
+                                           captions={"highlight": "none"})
+    guard, state = create_app(tmp_path / "studio", settings, token=TOKEN, hosts=(HOST,))
+    client = logged_in(TestClient(guard, base_url=ORIGIN))
+    job_id = _duet_job(client, pair, duet_offset=LEAD)
+    at = round(sum(pair.turns[1][:2]) / 2, 2)  # B's turn
+    text = "Vastaaja puhuu nyt"
+    write_json([Cue(at - 0.5, at + 0.5, (text,), (Word(text, at - 0.5, at + 0.5),), speaker=1)],
+               state.store.file(job_id, "captions.json"))
+    r = client.post(f"/api/jobs/{job_id}/preview", json={"at": at}, headers=H)
+    assert r.status_code == 200, r.text
+    with Image.open(state.store.file(job_id, "preview.png")) as image:
+        pixels = np.asarray(image.convert("RGB"), dtype=int)
+    green = (pixels[..., 1] > 200) & (pixels[..., 0] < 120) & (pixels[..., 2] < 120)
+    lower = slice(pixels.shape[0] // 3, None)  # below the card: the captions
+    assert green[lower].sum() > 200, green[lower].sum()
