@@ -6,6 +6,9 @@ is given) -> who speaks when -> card -> captions (each word from the recording h
 moment) -> loudness (each recording's own) -> plan -> render. The sound is one recording's at a
 time: each phone also hears the other person, so mixing both would echo. By default
 (`[duet] sound = "speaker"`) it is the speaking person's own phone, the clean microphone.
+
+`duet_shots` (who is shown and heard when) and `duet_cues` (the captions on the duet's clock) are
+public so the studio shows and captions a duet as this makes it, without a copy of the logic.
 """
 
 from __future__ import annotations
@@ -129,12 +132,10 @@ def make_duet(
         if on_sync is not None:
             on_sync(sync)
     span = common_span(media_a.duration, media_b.duration, offset)
-    starts = (span.start_a, span.start_b)
     sound = _fixed_sound(settings.duet.sound, media_a, media_b)
-    shots: list[Shot] = [Shot(0.0, span.duration, 0)]
-    if settings.duet.layout == "switch" or sound is None or settings.duet.speaker_colors:
+    if _needs_turns(settings, sound):
         stage("turns")
-        shots = _who_speaks((media_a, media_b), starts, span.duration, settings, tracks, warnings)
+    shots = duet_shots(media_a, media_b, offset, settings, tracks=(tracks[0], tracks[1]), warnings=warnings)
 
     with tempfile.TemporaryDirectory(prefix="sossut-duet-") as work:
         work_dir = Path(work)
@@ -146,8 +147,16 @@ def make_duet(
         cues: list[Cue] = []
         if job.captions != "none":
             stage("transcribe" if job.captions == "auto" else "captions")
-            cues = _cues(job, (media_a, media_b), starts, span.duration, sound, shots, settings,
-                         transcribe or transcriber_for(settings), warnings)
+            from pipeline.captions import read_captions
+
+            if job.captions == "auto":
+                cues = duet_cues(media_a, media_b, offset, settings, transcribe or transcriber_for(settings),
+                                 shots=shots, warnings=warnings)
+            else:  # a caption file is on the duet video's clock (0 = where both recordings run)
+                cues = [replace(cue, speaker=speaker_at(shots, (cue.start + cue.end) / 2))
+                        for cue in read_captions(Path(job.captions), settings.captions, settings.canvas.width,
+                                                 settings.safe_zone)]
+            cues = keep_inside(cues, span.duration, settings, job.mask_captions, warnings)
         cues, end_card, captions_file = end_card_and_captions(
             job.end_card, job.comment.text, cues, span.duration, card, placement, settings, work_dir, warnings)
         stage("loudness")
@@ -209,36 +218,78 @@ def _who_speaks(medias: tuple[MediaInfo, MediaInfo], starts: tuple[float, float]
     return shots
 
 
-def _cues(job: DuetJob, medias: tuple[MediaInfo, MediaInfo], starts: tuple[float, float], length: float,
-          sound: int | None, shots: list[Shot], settings: Settings, transcribe: Transcribe,
-          warnings: list[str]) -> list[Cue]:
-    """Captions of the sound heard, on the duet's clock, each cue of one speaker; personal data masked.
+def duet_shots(media_a: MediaInfo, media_b: MediaInfo, offset: float, settings: Settings, *,
+               tracks: tuple[npt.NDArray[np.float32] | None, npt.NDArray[np.float32] | None] = (None, None),
+               warnings: list[str] | None = None) -> list[Shot]:
+    """Who is shown (`switch`) and heard (sound "speaker") when, on the duet's clock, as `make_duet`
+    decides it: from the two recordings' voice energy when the layout, the sound or the speaker
+    colours need it, else A throughout.
+
+    Args:
+        media_a, media_b: the two recordings, probed.
+        offset: seconds after A that B started.
+        settings: [duet] (layout, sound, turn options).
+        tracks: each recording's whole sound at `SYNC_RATE` if already decoded (for the sync).
+        warnings: told when who speaks cannot be told (one recording has no sound).
+
+    Raises:
+        InputError: the recordings do not overlap with this offset, or a sound cannot be decoded.
+    """
+    span = common_span(media_a.duration, media_b.duration, offset)
+    if not _needs_turns(settings, _fixed_sound(settings.duet.sound, media_a, media_b)):
+        return [Shot(0.0, span.duration, 0)]
+    return _who_speaks((media_a, media_b), (span.start_a, span.start_b), span.duration, settings,
+                       list(tracks), warnings if warnings is not None else [])
+
+
+def duet_cues(media_a: MediaInfo, media_b: MediaInfo, offset: float, settings: Settings,
+              transcribe: Transcribe, *, shots: list[Shot] | None = None,
+              warnings: list[str] | None = None) -> list[Cue]:
+    """The speech heard in a duet as captions on the duet's clock (0 = where both recordings run),
+    each cue of one speaker (`Cue.speaker`), as `make_duet` burns them (before masking).
 
     With the speaker's sound, both recordings are transcribed and each word is taken from the
     recording heard at its middle (the clean one); a cue never runs over a change of speaker.
-    """
-    from pipeline.captions import read_captions
+    With one recording's sound (`[duet] sound = "a"|"b"`, or only one has sound), its words only.
 
-    canvas_w, safe = settings.canvas.width, settings.safe_zone
-    if job.captions == "auto":
-        heard = [index for index in (0, 1) if (sound is None or sound == index) and medias[index].has_audio]
-        if not heard:
-            warnings.append(f"{medias[sound or 0].path.name} has no audio track: rendered without captions")
-            return []
-        words: list[tuple[Word, int, bool]] = []  # (word, who says it, ends a segment)
-        for index in heard:
-            transcript = transcribe(medias[index]).between(starts[index], starts[index] + length)
-            for segment in transcript.segments:
-                for k, word in enumerate(segment.words):
-                    speaker = speaker_at(shots, (word.start + word.end) / 2)
-                    if sound is not None or speaker == index:
-                        words.append((word, speaker, k == len(segment.words) - 1))
-        words.sort(key=lambda item: item[0].start)
-        cues = _speaker_cues(words, length, settings, transcript.language)
-    else:  # a caption file is on the duet video's clock (0 = where both recordings run)
-        cues = [replace(cue, speaker=speaker_at(shots, (cue.start + cue.end) / 2))
-                for cue in read_captions(Path(job.captions), settings.captions, canvas_w, safe)]
-    return keep_inside(cues, length, settings, job.mask_captions, warnings)
+    Args:
+        media_a, media_b: the two recordings, probed.
+        offset: seconds after A that B started.
+        settings: [duet], [captions] and the canvas.
+        transcribe: a recording's whole transcript (cached by the caller as it likes).
+        shots: `duet_shots` if already known (found here otherwise).
+        warnings: told when no recording has sound (no cues then).
+
+    Raises:
+        PipelineError: a recording cannot be read or transcribed, or they do not overlap.
+    """
+    notes = warnings if warnings is not None else []
+    medias = (media_a, media_b)
+    span = common_span(media_a.duration, media_b.duration, offset)
+    starts, length = (span.start_a, span.start_b), span.duration
+    sound = _fixed_sound(settings.duet.sound, media_a, media_b)
+    if shots is None:
+        shots = duet_shots(media_a, media_b, offset, settings, warnings=notes)
+    heard = [index for index in (0, 1) if (sound is None or sound == index) and medias[index].has_audio]
+    if not heard:
+        notes.append(f"{medias[sound or 0].path.name} has no audio track: rendered without captions")
+        return []
+    words: list[tuple[Word, int, bool]] = []  # (word, who says it, ends a segment)
+    language = ""
+    for index in heard:
+        transcript = transcribe(medias[index]).between(starts[index], starts[index] + length)
+        language = transcript.language
+        for segment in transcript.segments:
+            for k, word in enumerate(segment.words):
+                speaker = speaker_at(shots, (word.start + word.end) / 2)
+                if sound is not None or speaker == index:
+                    words.append((word, speaker, k == len(segment.words) - 1))
+    words.sort(key=lambda item: item[0].start)
+    return _speaker_cues(words, length, settings, language)
+
+
+def _needs_turns(settings: Settings, sound: int | None) -> bool:
+    return settings.duet.layout == "switch" or sound is None or bool(settings.duet.speaker_colors)
 
 
 def _speaker_cues(words: list[tuple[Word, int, bool]], length: float, settings: Settings,

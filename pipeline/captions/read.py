@@ -101,7 +101,7 @@ def tidy_cues(cues: list[Cue]) -> list[Cue]:
         if merged and abs(merged[-1].start - cue.start) < 0.001:
             prev = merged[-1]
             merged[-1] = Cue(prev.start, max(prev.end, cue.end), prev.lines + cue.lines, prev.words + cue.words,
-                             min(prev.font_scale, cue.font_scale))
+                             min(prev.font_scale, cue.font_scale), prev.speaker)
         else:
             merged.append(cue)
     out: list[Cue] = []
@@ -109,7 +109,7 @@ def tidy_cues(cues: list[Cue]) -> list[Cue]:
         if k + 1 < len(merged) and cue.end > merged[k + 1].start:
             end = merged[k + 1].start
             words = tuple(Word(w.word, min(w.start, end), min(w.end, end), w.probability) for w in cue.words)
-            cue = Cue(cue.start, end, cue.lines, words, cue.font_scale)
+            cue = Cue(cue.start, end, cue.lines, words, cue.font_scale, cue.speaker)
         out.append(cue)
     return out
 
@@ -203,4 +203,6 @@ def _cue_from_dict(item: dict[str, Any]) -> Cue:
     ]
     cue = cue_from_text(start, end, [str(x) for x in lines], [w for w in words if clean_text(w.word)])
     scale = float(item.get("font_scale", 1.0))
-    return Cue(cue.start, cue.end, cue.lines, cue.words, min(1.0, max(scale, 0.05)) if math.isfinite(scale) else 1.0)
+    speaker = item.get("speaker")  # a duet's: who says it (its colour); absent or null: the usual colour
+    return Cue(cue.start, cue.end, cue.lines, cue.words, min(1.0, max(scale, 0.05)) if math.isfinite(scale) else 1.0,
+               speaker if isinstance(speaker, int) and not isinstance(speaker, bool) and speaker in (0, 1) else None)

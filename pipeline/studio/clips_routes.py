@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from pipeline.studio import cliplist, joined
+from pipeline.studio import cliplist, joined, work
 from pipeline.studio.jobs import JobData, NotFound
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ def routes(wrap: Callable[[Handler], Any]) -> list[Route]:
         Route("/api/jobs/{job_id}/clips/{key}", wrap(remove), methods=["DELETE"]),
         Route("/api/jobs/{job_id}/clips/{key}/waveform", wrap(waveform), methods=["GET"]),
         Route("/api/jobs/{job_id}/sync", wrap(start_sync), methods=["POST"]),
+        Route("/api/jobs/{job_id}/duet/shots", wrap(shots), methods=["GET"]),
     ]
 
 
@@ -119,6 +120,19 @@ async def waveform(studio: Studio, request: Request) -> Response:
     job = studio.store.load(job_id)
     data = await run_in_threadpool(joined.waveform, studio.store, job, _clip(job, key))
     return JSONResponse({k: data[k] for k in ("duration", "rate", "peaks")})
+
+
+async def shots(studio: Studio, request: Request) -> Response:
+    """Who is shown and heard when in the duet, on its clock (`joined.duet_shots`):
+    `{"shots": [{"start", "end", "speaker"}], "follows_speaker"}`; `follows_speaker` false: the
+    sound is one recording's throughout (`[duet] sound`), the shots then say only who is shown."""
+    job = studio.store.load(str(request.path_params["job_id"]))
+    if not cliplist.is_duet(job):
+        return JSONResponse({"error": {"key": "duet_two_clips", "message": "", "hint": ""}}, status_code=400)
+    settings = work.job_settings(studio.settings, job)
+    found = await run_in_threadpool(joined.duet_shots, studio.store, job, settings)
+    return JSONResponse({"shots": [{"start": s.start, "end": s.end, "speaker": s.speaker} for s in found],
+                         "follows_speaker": settings.duet.sound == "speaker"})
 
 
 async def start_sync(studio: Studio, request: Request) -> Response:

@@ -7,7 +7,8 @@ found by `sync_clips` saved in `job.json`, and a small envelope of a clip's soun
 Clocks of the captions (what `make_reply` / `make_duet` read from a caption file):
 - one clip: the clip's own (a cut keeps the recording's times, as `sossut render --captions`);
 - several clips joined: the joined video's, each clip's captions moved to where it starts;
-- a duet: the duet video's (0 = where both recordings run), from the recording whose sound is used.
+- a duet: the duet video's (0 = where both recordings run), as `make_duet` makes them: with the
+  speaker's sound each word from the recording of whoever speaks (`duet_cues`), each cue its speaker.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pipeline.errors import InputError
 from pipeline.studio import cliplist
 from pipeline.studio.cliplist import JobClip
 from pipeline.studio.jobs import FILE_MODE, JobData, JobStore
-from pipeline.types import Cue, Transcript
+from pipeline.types import Cue, Shot, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -149,19 +150,12 @@ def timeline_cues(store: JobStore, job: JobData, settings: Settings, transcribe:
         PipelineError: a clip cannot be read or transcribed, or a duet has no offset.
     """
     from pipeline.captions import layout_cues, shift_cues
-    from pipeline.video import common_span, join_parts, probe
+    from pipeline.video import join_parts, probe
 
     width, safe = settings.canvas.width, settings.safe_zone
     paths = clip_paths(store, job)
     if cliplist.is_duet(job):
-        offset = duet_offset(store, job, settings, lambda f: on_progress(0.0))
-        media_a, media_b = probe(paths[0]), probe(paths[1])
-        common = common_span(media_a.duration, media_b.duration, offset)
-        voice, start = (media_b, common.start_b) if settings.duet.sound == "b" else (media_a, common.start_a)
-        if not voice.has_audio:
-            raise InputError(f"{voice.path.name} has no audio track", hint="captions need speech")
-        transcript = transcribe(voice.path, on_progress).between(start, start + common.duration)
-        return layout_cues(transcript, settings.captions, width, safe)
+        return _duet_cues(store, job, settings, transcribe, on_progress)
     if len(paths) == 1:  # the clip's own clock: the player in the page plays the clip itself
         cues = layout_cues(transcribe(paths[0], on_progress), settings.captions, width, safe)
         clip = job.clips[0]
@@ -205,8 +199,9 @@ def still_source(store: JobStore, job: JobData, settings: Settings, at: float
             return paths[0], at, 0.0, None
         media_a, media_b = probe(paths[0]), probe(paths[1])
         common = common_span(media_a.duration, media_b.duration, job.duet_offset)
-        voice, start = (paths[1], common.start_b) if settings.duet.sound == "b" else (paths[0], common.start_a)
-        return voice, start + at, -start, (0.0, common.duration)
+        seen = shown_at(duet_shots(store, job, settings), settings, at)
+        start = (common.start_a, common.start_b)[seen]
+        return paths[seen], start + at, -start, (0.0, common.duration)
     medias = [probe(p) for p in paths]
     timing = join_parts(medias, [_span(c, m.duration) for c, m in zip(job.clips, medias)], settings)
     fade = timing[0].duration - timing[1].start
@@ -216,6 +211,76 @@ def still_source(store: JobStore, job: JobData, settings: Settings, at: float
             shift = part.start - part.trim_start
             return paths[index], at - shift, shift, (part.start, end)
     raise AssertionError("unreachable")
+
+
+def _duet_cues(store: JobStore, job: JobData, settings: Settings,
+               transcribe: Callable[[Path, Progress], Transcript], on_progress: Progress) -> list[Cue]:
+    """A duet's captions as `make_duet` makes them (`duet_cues`: each word from the recording of
+    whoever speaks, each cue with its speaker), the transcripts cached per clip by `transcribe`."""
+    from pipeline.duet import duet_cues
+    from pipeline.types import MediaInfo
+    from pipeline.video import probe
+
+    offset = duet_offset(store, job, settings, lambda f: on_progress(0.0))
+    path_a, path_b = clip_paths(store, job)[:2]
+    media_a, media_b = probe(path_a), probe(path_b)
+    if not (media_a.has_audio or media_b.has_audio):
+        raise InputError(f"{media_a.path.name} and {media_b.path.name} have no audio track",
+                         hint="captions need speech")
+    heard = 2 if settings.duet.sound == "speaker" and media_a.has_audio and media_b.has_audio else 1
+    done: list[Path] = []
+
+    def by_media(media: MediaInfo) -> Transcript:
+        count = len(done)
+        done.append(media.path)
+        return transcribe(media.path, lambda f: on_progress((count + f) / heard))
+
+    shots = duet_shots(store, replace(job, duet_offset=offset), settings)  # the offset just found, if so
+    return duet_cues(media_a, media_b, offset, settings, by_media, shots=shots)
+
+
+def duet_shots(store: JobStore, job: JobData, settings: Settings) -> list[Shot]:
+    """Who is shown and heard when in the duet (`pipeline.duet.duet_shots`, as `make_duet` decides),
+    on the duet's clock; cached in the job folder for the offset, the two files and the options.
+
+    Raises:
+        PipelineError: no offset yet, or a clip cannot be read.
+    """
+    import json
+
+    from pipeline.duet import duet_shots as find_shots
+    from pipeline.files import atomic_write
+    from pipeline.video import probe
+
+    if job.duet_offset is None:
+        raise InputError("the recordings are not lined up yet", hint="find the offset in the duet view")
+    paths = clip_paths(store, job)[:2]
+    duet = settings.duet
+    stamp = json.dumps([job.duet_offset, [f"{p.stat().st_size}-{p.stat().st_mtime_ns}" for p in paths],
+                        duet.layout, duet.sound, list(duet.speaker_colors), duet.min_shot, duet.switch_margin,
+                        duet.switch_hold])
+    cache = store.file(job.id, "shots.json")
+    if cache.is_file():
+        try:
+            data = json.loads(cache.read_text(encoding="utf-8"))
+            if data.get("stamp") == stamp:
+                return [Shot(float(s["start"]), float(s["end"]), int(s["speaker"])) for s in data["shots"]]
+        except (ValueError, KeyError, TypeError):
+            pass  # a broken cache is made again
+    shots = find_shots(probe(paths[0]), probe(paths[1]), job.duet_offset, settings)
+    atomic_write(cache, json.dumps({"stamp": stamp, "shots": [
+        {"start": round(s.start, 3), "end": round(s.end, 3), "speaker": s.speaker} for s in shots]}), mode=FILE_MODE)
+    return shots
+
+
+def shown_at(shots: list[Shot], settings: Settings, at: float) -> int:
+    """Which recording (0 = A) the studio shows at `at` on the duet's clock: whoever speaks when the
+    layout or the sound follows the speaker, else the recording whose sound is used."""
+    from pipeline.video import speaker_at
+
+    if settings.duet.layout == "switch" or settings.duet.sound == "speaker":
+        return speaker_at(shots, at)
+    return 1 if settings.duet.sound == "b" else 0
 
 
 def _span(clip: JobClip, duration: float) -> tuple[float, float] | None:

@@ -156,8 +156,11 @@ def parse_cues(items: Any) -> list[Cue]:
         scale = item.get("font_scale", 1.0)
         scale = float(scale) if isinstance(scale, int | float) and 0.05 <= scale <= 1.0 else 1.0
         kept = tuple(x.strip() for x in lines if x.strip())
+        speaker = item.get("speaker")  # a duet's cue keeps who says it (its colour) through edits
+        if not (isinstance(speaker, int) and not isinstance(speaker, bool) and speaker in (0, 1)):
+            speaker = None
         if kept:
-            cues.append(Cue(start, end, kept, tuple(words), scale))
+            cues.append(Cue(start, end, kept, tuple(words), scale, speaker))
     cues.sort(key=lambda c: c.start)
     return cues
 
@@ -251,7 +254,8 @@ def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) 
     captions placed as `make_reply` places them, one plan, `render_still`).
 
     `at` is on the captions' clock. With several clips the frame is of the clip playing then
-    (`joined.still_source`); a duet's is of the recording whose sound is used, not its layout.
+    (`joined.still_source`); a duet's is of the recording of whoever speaks then (switch, or the
+    speaker's sound) or of the one whose sound is used, not its layout.
 
     Raises:
         InputError: no clip.
@@ -286,6 +290,7 @@ def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) 
             if cues:
                 ass = work_dir / "captions.ass"
                 write_ass(cues, ass, styled.captions, canvas, styled.safe_zone,
-                          top_limit_px=placement.y + card.height - card.margin + CAPTION_GAP_PX)
+                          top_limit_px=placement.y + card.height - card.margin + CAPTION_GAP_PX,
+                          speaker_colors=styled.duet.speaker_colors)  # a duet's cues keep their speaker
         plan = make_plan(media, styled, store.output(job.id), card=card, captions=ass)
         return render_still(plan, at, store.file(job.id, "preview.png"))

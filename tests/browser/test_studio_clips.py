@@ -1,7 +1,7 @@
 """Several clips and a duet in the studio, in Chromium against the real server: a second clip is
 added and dragged above the first (the order is saved), then the pair is made a duet: the server
-finds the offset from the sound, the page draws two waveforms and says the offset, and a nudge is
-saved in job.json."""
+finds the offset from the sound, the page draws two waveforms and says the offset, a nudge is
+saved in job.json, and the switch layout ("Vuorotellen") is chosen, saved and rendered."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ except ImportError:  # the `chromium` fixture skips (or fails under CI) with the
 from tests.browser.conftest import Browser, Studio
 from tests.conftest import REPO, make_clip, poll_until, probe_output
 from tests.media.test_duet import A_SECONDS, B_SECONDS, LEAD, NOISE, _pair
+from tests.media.test_duet_switch import LEAD as SWITCH_LEAD
+from tests.media.test_duet_switch import Pair
+from tests.media.test_duet_switch import pair as pair  # the module's fixture: a pair taking turns
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = REPO / "assets" / "screenshots" / "studio-duet.png"
@@ -114,7 +117,20 @@ def test_add_a_clip_drag_it_first_then_make_a_duet_and_nudge_it(browser: Browser
     page.wait_for_selector("#duet:not([hidden])")
     expect(page.locator("#duet-offset")).to_have_value("0,65")
 
-    # "Tee video": the duet over the time both cover, with the offset set by hand.
+    # "Vuorotellen": offered (the core makes it), said in Finnish, and the choice saved in job.json;
+    # the page says the sound comes from the speaker's own phone (the default `[duet] sound`).
+    switch = page.locator("input[name=duet_layout][value=switch]")
+    expect(switch).to_be_enabled()
+    expect(page.locator("label.choice", has=switch)).to_contain_text("Vuorotellen: kuvassa se, joka puhuu")
+    expect(page.locator("#duet-layout-note")).to_be_hidden()
+    expect(page.locator("#duet-sound-note")).to_contain_text("puhujan omasta puhelimesta")
+    switch.check()
+    poll_until(lambda: job_json(studio).get("duet_layout") == "switch", "the switch layout in job.json")
+    page.reload()
+    page.wait_for_selector("#duet:not([hidden])")
+    expect(page.locator("input[name=duet_layout][value=switch]")).to_be_checked()
+
+    # "Tee video": the duet (switch) over the time both cover, with the offset set by hand.
     page.fill("#comment-text", "Kaksi puhelinta, yksi keskustelu")
     page.click("#render")
     page.wait_for_selector("#result:not([hidden])", timeout=120_000)
@@ -200,3 +216,45 @@ def test_headphone_pair_asks_for_the_offset_by_hand_in_finnish(browser: Browser,
     poll_until(lambda: job_json(studio).get("duet_offset") == 1.25, "the offset given by hand in job.json")
     assert job_json(studio)["duet_sync"] == "manual"
     assert "Video 2 alkoi 1,25 s videon 1 jälkeen. Siirtymä on asetettu käsin." in page.inner_text("#duet-status")
+
+
+def test_caption_editor_plays_the_speakers_recording_in_a_duet(browser: Browser, studio: Studio, pair: Pair) -> None:
+    """A duet with the speaker's sound (the default): the editor's player follows the core's turns,
+    so a cue in B's turn plays B's recording (on B's clock) and one in A's turn A's."""
+    from pipeline.captions import write_json
+    from pipeline.types import Cue, Word
+
+    page = browser.page
+    page.click("#nav-new")
+    page.wait_for_selector("#view-job:not([hidden])")
+    page.set_input_files("#clip-file", str(pair.a))
+    page.wait_for_selector("#clip-current:not([hidden])")
+    page.click("#clip-add")
+    page.set_input_files("#clip-file", str(pair.b))
+    expect(page.locator("#clip-list li")).to_have_count(2)
+    page.check("input[name=kind][value=duet]")
+    expect(page.locator("#duet-status")).to_have_attribute("data-state", "found", timeout=60_000)
+    offset = job_json(studio)["duet_offset"]
+    assert abs(offset - SWITCH_LEAD) < 0.01
+    a_key = page.get_attribute("#clip-list li:nth-child(1)", "data-key")
+    b_key = page.get_attribute("#clip-list li:nth-child(2)", "data-key")
+    # Captions on the duet's clock (as "Tekstitä" writes them): one cue in each of the first two turns.
+    middles = [round((start + end) / 2, 2) for start, end, _ in pair.turns]
+    [folder] = studio.job_folders()
+    write_json([Cue(middles[0], middles[0] + 1.0, ("Aloittaja",), (Word("Aloittaja", middles[0], middles[0] + 1.0),),
+                    speaker=0),
+                Cue(middles[1], middles[1] + 1.0, ("Vastaaja",), (Word("Vastaaja", middles[1], middles[1] + 1.0),),
+                    speaker=1)], folder / "captions.json")
+    page.reload()
+    page.wait_for_selector("#editor:not([hidden])")
+    expect(page.locator("#player-clock")).to_contain_text("puhuvan puhelimen", timeout=30_000)
+    player = page.locator("#player")
+    page.locator("#cue-list li").nth(1).locator(".cue-time").click()
+    poll_until(lambda: str(player.evaluate("v => v.getAttribute('src')")).endswith(f"/clips/{b_key}"),
+               "the player on B's recording in B's turn")
+    # B started `offset` after A, so the duet's clock is B's own: the cue's time in B's recording
+    poll_until(lambda: abs(player.evaluate("v => v.currentTime") - middles[1]) < 0.05, "the seek into B")
+    page.locator("#cue-list li").nth(0).locator(".cue-time").click()
+    poll_until(lambda: str(player.evaluate("v => v.getAttribute('src')")).endswith(f"/clips/{a_key}"),
+               "the player on A's recording in A's turn")
+    poll_until(lambda: abs(player.evaluate("v => v.currentTime") - (middles[0] + offset)) < 0.05, "the seek into A")

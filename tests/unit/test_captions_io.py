@@ -87,6 +87,20 @@ def test_json_round_trip_keeps_words_and_scale(tmp_path: Path) -> None:
     assert read_caption_source(path) == cues
 
 
+def test_json_round_trip_keeps_a_duets_speaker(tmp_path: Path) -> None:
+    """A duet's cue keeps who says it (its colour); a bad speaker value reads as the usual colour."""
+    cues = [Cue(0.5, 1.5, ("Hei äiti",), (Word("Hei", 0.5, 0.9), Word("äiti", 1.0, 1.5)), speaker=1),
+            Cue(2.0, 3.0, ("Moi",), (Word("Moi", 2.0, 3.0),), speaker=0),
+            Cue(3.5, 4.0, ("Kuka?",), (Word("Kuka?", 3.5, 4.0),))]
+    path = tmp_path / "cues.json"
+    write_json(cues, path)
+    assert [c.speaker for c in read_caption_source(path)] == [1, 0, None]
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["cues"][0]["speaker"], data["cues"][1]["speaker"] = "1", True
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert [c.speaker for c in read_caption_source(path)] == [None, None, None]
+
+
 def test_transcript_json_is_read_and_laid_out(tmp_path: Path) -> None:
     tr = transcript(speak(TEXT))
     path = tmp_path / "transcript.json"

@@ -21,8 +21,8 @@ function isDuet(job) { return job.kind === "duet" && (job.clips || []).length ==
 // --- the caption editor's player on the made video's clock -------------------------------------
 // Captions are on the clock of the video the job makes. One clip: the clip itself. Several clips:
 // the player plays each clip's cut in turn (switching the source), and times are mapped between
-// the video's clock and the clip playing. A duet: the recording whose sound is used, over the
-// time both cover. (The picture is a clip's, not the finished layout: "Tee video" shows that.)
+// the video's clock and the clip playing. A duet: over the time both cover, the recording whose
+// sound is used; with the speaker's sound, each turn from the speaker's recording (the core's shots). (The picture is a clip's, not the finished layout: "Tee video" shows that.)
 
 const timeline = { segments: null, index: 0, signature: "" };
 
@@ -36,6 +36,11 @@ function clipSegments(job) {
     const startA = Math.max(0, offset);
     const length = Math.min(a.duration, offset + b.duration) - startA;
     if (length <= 0) return null;
+    const shots = duetShots.signature === shotsSignature(job) && duetShots.follows ? duetShots.shots : null;
+    if (shots && shots.length) { // the speaker's sound: each shot from the phone of whoever speaks
+      return shots.map((shot) => ({ key: (shot.speaker ? b : a).key, at: shot.start,
+        from: (shot.speaker ? startA - offset : startA) + shot.start, length: shot.end - shot.start }));
+    }
     const voiceB = INFO.duet_sound === "b";
     return [{ key: (voiceB ? b : a).key, at: 0, from: voiceB ? startA - offset : startA, length }];
   }
@@ -50,6 +55,34 @@ function clipSegments(job) {
   });
 }
 
+// Who speaks when in a duet (the core's turns, GET .../duet/shots), for the player to follow the
+// speaker's recording as the made video's sound does; until they come, one recording plays.
+const duetShots = { signature: "", shots: null, follows: false };
+
+function shotsSignature(job) {
+  return JSON.stringify([job.id, job.duet_offset, job.duet_layout, (job.clips || []).map((c) => c.key)]);
+}
+
+async function loadShots(job) {
+  const signature = shotsSignature(job);
+  if (duetShots.signature === signature) return;
+  duetShots.signature = signature;
+  duetShots.shots = null;
+  let data;
+  try {
+    data = await api("GET", `/api/jobs/${job.id}/duet/shots`);
+  } catch (e) {
+    return; // the player keeps playing one recording; the render says what is wrong
+  }
+  if (duetShots.signature !== signature) return;
+  duetShots.shots = data.shots;
+  duetShots.follows = data.follows_speaker;
+  if (!state.job || state.job.id !== job.id || $("#editor").hidden || !$("#player").getAttribute("src")) return;
+  const time = playerTime();
+  editorSource(state.job);
+  if (timeline.segments) seekPlayer(time);
+}
+
 function segmentSource(job, segment) { return `/api/jobs/${job.id}/clips/${segment.key}`; }
 
 function editorSource(job) {
@@ -60,7 +93,8 @@ function editorSource(job) {
   timeline.segments = segments;
   const note = $("#player-clock");
   note.hidden = (job.clips || []).length < 2;
-  note.textContent = isDuet(job) ? t("clips.player_duet") : t("clips.player_join");
+  const follows = isDuet(job) && segments && segments.length > 1;
+  note.textContent = follows ? t("clips.player_duet_speaker") : isDuet(job) ? t("clips.player_duet") : t("clips.player_join");
   return segments ? segmentSource(job, segments[timeline.index]) : `/api/jobs/${job.id}/clip`;
 }
 
@@ -400,8 +434,10 @@ function showDuet(job) {
     const field = $("#duet-offset");
     if (document.activeElement !== field) field.value = offsetField(clipsView.offset);
   }
+  $("#duet-sound-note").textContent = t(INFO.duet_sound === "speaker" ? "duet.sound.speaker" : "duet.sound.one");
   showDuetStatus(job);
   loadWaves(job);
+  if (job.duet_offset !== null && job.duet_offset !== undefined && job.duet_sync !== "low") loadShots(job);
 }
 
 function showDuetStatus(job) {
