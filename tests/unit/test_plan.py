@@ -107,7 +107,7 @@ EXPECTED_ARGS = [
     "-filter_complex_threads", "1",
     "-t", "10.500", "-i", "/clips/in.mp4", "-i", "/work/card.png",
     "-filter_complex",
-    "[0:v]fps=fps=30/1[s0];[s0]split=2[s1][s2];[s1]fps=fps=3.0[s3];"
+    "[0:v]fps=fps=30/1[s0];[s0]split=2[s1][s2];[s1]fps=fps=1.5[s3];"
     "[s3]scale=90:160:flags=fast_bilinear:force_original_aspect_ratio=increase[s4];[s4]crop=90:160[s5];"
     "[s5]boxblur=luma_power=2:luma_radius=10[s6];"
     "[s6]lutyuv=u=128+(val-128)*0.7:v=128+(val-128)*0.7:y=val*0.7[s7];"
