@@ -29,7 +29,7 @@ from pipeline.video.plan import (
     make_plan,
     place_card,
 )
-from pipeline.video.render import video_chain
+from pipeline.video.render import fit_audio, video_chain
 
 _MIN_SECONDS = 0.2
 
@@ -255,17 +255,10 @@ _GAIN_STEP = 240  # samples per gain step of the fade between phones (5 ms at 48
 
 def _track(plan: RenderPlan, part: PartPlan) -> Any:
     """A recording's sound with its loudness gain, exactly the duet's length from 0."""
-    rate = plan.encoder.audio_rate
     a = _input(part).audio
     if part.audio.gain_db is not None:
         a = a.filter("volume", f"{part.audio.gain_db}dB")
-    return (
-        a.filter("aresample", rate)
-        .filter("aformat", sample_fmts="fltp", sample_rates=rate, channel_layouts="stereo")
-        .filter("apad")
-        .filter("atrim", duration=f"{part.duration:.6f}")
-        .filter("asetpts", "PTS-STARTPTS")
-    )
+    return fit_audio(plan, a, part.duration)
 
 
 def speaker_gain(shots: Sequence[Shot], speaker: int, ramp: float) -> str:

@@ -210,18 +210,24 @@ def _part_video(plan: RenderPlan, part: PartPlan) -> Any:
 
 def _part_audio(plan: RenderPlan, part: PartPlan, silence: Iterator[Any]) -> Any:
     """One clip's sound with its own loudness gain (or silence), exactly `part.duration` long."""
-    rate = plan.encoder.audio_rate
     if part.audio.has_source_audio:
         a = _part_input(part).audio
         if part.audio.gain_db is not None:
             a = a.filter("volume", f"{part.audio.gain_db}dB")
     else:  # a clip without sound gets silence of its length
         a = next(silence)
+    return fit_audio(plan, a, part.duration)
+
+
+def fit_audio(plan: RenderPlan, a: Any, duration: float) -> Any:
+    """A sound at the output's rate and layout, exactly `duration` long from 0 (padded with
+    silence when it ends early): what concat, acrossfade and amix need of their inputs."""
+    rate = plan.encoder.audio_rate
     return (
         a.filter("aresample", rate)
         .filter("aformat", sample_fmts="fltp", sample_rates=rate, channel_layouts="stereo")
         .filter("apad")
-        .filter("atrim", duration=f"{part.duration:.6f}")
+        .filter("atrim", duration=f"{duration:.6f}")
         .filter("asetpts", "PTS-STARTPTS")
     )
 
