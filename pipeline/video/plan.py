@@ -14,6 +14,7 @@ import os
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from pipeline.config import FONTS_DIR, Settings
 from pipeline.errors import InputError
@@ -144,12 +145,7 @@ def make_plan(
         fps=output_fps(media, enc.max_fps),
         duration=duration,
         trim_start=start,
-        reframe=settings.reframe.mode,  # type: ignore[arg-type]
-        background=settings.reframe.background,
-        blur_fraction=settings.reframe.blur_fraction,
-        blur_radius=settings.reframe.blur_radius,
-        blur_fps=settings.reframe.blur_fps,
-        blur_brightness=settings.reframe.blur_brightness,
+        **_reframe(settings),
         tonemap=settings.reframe.tonemap if media.is_hdr else None,
         card=_card_before(place_card(card, settings, duration), ending) if card is not None else None,
         captions=captions,
@@ -248,6 +244,13 @@ def joined_duration(parts: Sequence[PartPlan]) -> float:
     return parts[-1].start + parts[-1].duration if parts else 0.0
 
 
+def _reframe(settings: Settings) -> dict[str, Any]:
+    """The plan's reframe fields, as the config gives them (one clip or several alike)."""
+    r = settings.reframe
+    return {"reframe": r.mode, "background": r.background, "blur_fraction": r.blur_fraction,
+            "blur_radius": r.blur_radius, "blur_fps": r.blur_fps, "blur_brightness": r.blur_brightness}
+
+
 def make_joined_plan(
     parts: Sequence[PartPlan],
     settings: Settings,
@@ -281,12 +284,7 @@ def make_joined_plan(
         fps=joined_fps([p.media for p in parts], settings.encoder.max_fps),
         duration=duration,
         trim_start=0.0,
-        reframe=settings.reframe.mode,  # type: ignore[arg-type]
-        background=settings.reframe.background,
-        blur_fraction=settings.reframe.blur_fraction,
-        blur_radius=settings.reframe.blur_radius,
-        blur_fps=settings.reframe.blur_fps,
-        blur_brightness=settings.reframe.blur_brightness,
+        **_reframe(settings),
         tonemap=None,  # each part's own
         card=_card_before(place_card(card, settings, duration), ending) if card is not None else None,
         captions=captions,
