@@ -169,7 +169,7 @@ async def info(studio: Studio, request: Request) -> Response:
         "folder": str(studio.store.root),
         "max_upload_bytes": studio.max_upload_bytes,
         "end_card_default": studio.settings.end_card.mode,  # what a job's end_card "" means
-        "duet_layouts": joined.duet_layouts(studio.settings),  # the layouts this pipeline can make
+        "duet_layouts": joined.duet_layouts(),  # the layouts this pipeline can make
         "max_clips": cliplist.MAX_CLIPS,
         "sync_min_confidence": studio.settings.sync.min_confidence,  # the page says how sure an offset is
         "join_crossfade": studio.settings.join.crossfade,  # the editor's player joins the clips as render does

@@ -18,12 +18,14 @@ import secrets
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from pipeline.config import allowed_values
+
 if TYPE_CHECKING:
     from pipeline.studio.jobs import JobData
 
 JobKind = Literal["join", "duet"]
 JOB_KINDS: tuple[str, ...] = ("join", "duet")
-DUET_LAYOUTS: tuple[str, ...] = ("stack", "switch")  # what the page offers; the config decides which work
+DUET_LAYOUTS: tuple[str, ...] = allowed_values("duet.layout")  # a job may keep any layout the config accepts
 # "": not looked for, "found": from the sound, "low": the sound gave no sure offset, "manual": set by hand
 DuetSync = Literal["", "found", "low", "manual"]
 MAX_CLIPS = 20

@@ -63,18 +63,11 @@ def parts(store: JobStore, job: JobData) -> list[Any]:
     return [ClipPart(path, clip.start, clip.end) for path, clip in zip(clip_paths(store, job), job.clips)]
 
 
-def duet_layouts(settings: Settings) -> list[str]:
-    """The duet layouts the page offers that this pipeline can make."""
-    from pipeline.errors import ConfigError
+def duet_layouts() -> list[str]:
+    """The duet layouts the page offers: those the config accepts for `[duet] layout`."""
+    from pipeline.config import allowed_values
 
-    usable = []
-    for layout in cliplist.DUET_LAYOUTS:
-        try:
-            settings.with_values(duet={"layout": layout})
-        except ConfigError:
-            continue
-        usable.append(layout)
-    return usable
+    return list(allowed_values("duet.layout"))
 
 
 def with_durations(store: JobStore, job: JobData) -> JobData:
