@@ -53,13 +53,14 @@ def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5, keep: str |
         # the canvas needs: the reframe's own scale, done first, leaves the one below a no-op.
         spec = lut_spec(plan.media.color_transfer, plan.media.color_primaries, plan.tonemap)
         v = tonemap_chain(v, spec, shrink=shrink_args(plan))
-    if plan.reframe == "crop":
+    reframe = plan.picture_reframe
+    if reframe == "crop":
         v = v.filter("scale", width, height, force_original_aspect_ratio="increase")
         if focus_y == 0.5:
             v = v.filter("crop", width, height)
         else:
             v = v.filter("crop", width, height, "(iw-ow)/2", f"(ih-oh)*{focus_y:g}")
-    elif plan.reframe == "fit":
+    elif reframe == "fit":
         v = v.filter(
             "scale", width, height, force_original_aspect_ratio="decrease", force_divisible_by=2
         ).filter("pad", width, height, "(ow-iw)/2", "(oh-ih)/2", color=plan.background.replace("#", "0x"))
