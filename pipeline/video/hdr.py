@@ -10,17 +10,18 @@ checksum so a damaged file is made again.
 A render (`tonemap_chain`) scales a picture larger than the canvas needs down first (in 10-bit:
 a 4K clip costs like 1080p) and then splits the work by resolution:
 
-- the LUT is looked up on a half-size picture: 4:2:0 chroma has that size anyway. The LUT is
-  indexed by Y'CbCr itself (no conversion to RGB and back) and gives the BT.709 chroma and, for
-  luma, only how far the colour's SDR luma lies from the grey curve `L` (zero on greys, smooth);
-- the full-size luma goes through `L` (a 1D `lut`, `tone_curves.GREY_CURVES`) and gets that
-  difference, scaled up, added: Y = L(Y) + up(Y_lut - L(Y_half)).
+- the LUT is looked up on a half-size picture (4:2:0 chroma has that size anyway), indexed by
+  Y'CbCr itself, so there is no conversion to RGB and back. It gives the BT.709 chroma and, for
+  luma, only the change: SDR luma minus HDR luma, smooth like the colours it depends on;
+- the full-size luma gets that change, scaled up, added: Y = Y + up(Y_lut - Y_half).
 
-Flat areas come out as the LUT gives them; fine detail follows the grey curve. That is about a
-third of the work of looking every pixel up in RGB (mean CIELAB ΔE against `reference_chain` about
-2 on saturated test patterns, most of it a pixel wide at edges between saturated colours; the
-whole-picture RGB LUT it replaced was about 1). The filtergraph names the LUT by a fixed name
-inside ffmpeg's work folder (`LutSpec.work_name`), never by a path.
+Flat areas come out as the LUT gives them; fine detail keeps its contrast as it was filmed (the
+tone curve bends it a little in the highlights, this does not). That is about a third of the
+work of looking every pixel up in RGB, the way it was done before. Mean CIELAB ΔE against
+`reference_chain`: about 2 on saturated test patterns, most of it a pixel wide at edges between
+saturated colours, and 1.4-1.8 on the HDR fixtures (the whole-picture RGB LUT: about 1). The
+filtergraph names the LUT by a fixed name inside ffmpeg's work folder (`LutSpec.work_name`),
+never by a path.
 
 BT.2100 (HLG and PQ) uses the BT.2020 non-constant-luminance matrix; a clip tagged otherwise, or
 full range, is converted to it first.
@@ -44,7 +45,6 @@ from pipeline.errors import OutputError, RenderError
 from pipeline.files import atomic_write, cache_root
 from pipeline.types import RenderPlan
 from pipeline.video.ffmpeg import ffmpeg_path, run_ffmpeg
-from pipeline.video.tone_curves import GREY_CURVES
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,6 @@ def tonemap_chain(v: Any, spec: LutSpec, *, shrink: dict[str, Any] | None = None
     `shrink`: `scale` arguments that bring a picture larger than the canvas needs down to that
     size first, still in 10-bit, so only the pixels that will be shown are looked up.
     """
-    grey = _grey_expr(grey_curve_of(spec))
     # BT.2020 matrix, TV range, 4:2:0 10-bit, even sides: what the planes below are read as.
     # For a phone's clip that is what it already is, and scale and crop pass it through.
     v = v.filter("scale", **(shrink or {}), out_color_matrix="bt2020", out_range="tv")
@@ -117,7 +116,7 @@ def tonemap_chain(v: Any, spec: LutSpec, *, shrink: dict[str, Any] | None = None
     )
     cr, difference, cb = (looked_up[i].filter("format", "gray10le") for i in range(3))
     difference = difference.filter("scale", "iw*2", "ih*2")
-    luma = ffmpeg_python.filter([luma.filter("lut", c0=grey), difference], "blend", all_mode="grainmerge")
+    luma = ffmpeg_python.filter([luma, difference], "blend", all_mode="grainmerge")
     merged = ffmpeg_python.filter([luma, cb, cr], "mergeplanes", **_MAPPING, format="yuv420p10le")
     return merged.filter("setparams", range="tv", colorspace="bt709").filter("format", "yuv420p")
 
@@ -128,39 +127,6 @@ _MAPPING = {"map0s": 0, "map0p": 0, "map1s": 1, "map1p": 0, "map2s": 2, "map2p":
 
 def _pair(node: Any) -> tuple[Any, Any]:
     return node[0], node[1]
-
-
-def grey_curve_of(spec: LutSpec) -> tuple[float, ...]:
-    """The grey curve `L` of `spec`'s operator and transfer (`tone_curves.GREY_CURVES`).
-
-    Raises:
-        RenderError: no curve for them (a transfer or operator this version does not know).
-    """
-    try:
-        return GREY_CURVES[(spec.transfer, spec.tonemap)]
-    except KeyError:
-        raise RenderError(f"no HDR tone curve for {spec.transfer} with {spec.tonemap}",
-                          hint="set [reframe] tonemap to one of mobius, hable, reinhard, clip") from None
-
-
-def _grey_expr(curve: tuple[float, ...]) -> str:
-    """`lut` expression: a 10-bit TV-range luma code -> its code on the grey curve (linear
-    between the curve's points, which are evenly spread over 64..940)."""
-    n = len(curve)
-    expr = ""
-    for i in range(n - 2, -1, -1):
-        a, b = curve[i], curve[i + 1]
-        piece = f"{a:.6f}+{b - a:.6f}*(ld(0)-{i})"
-        expr = piece if not expr else f"if(lt(ld(0),{i + 1}),{piece},{expr})"
-    return f"st(0,clip((val-64)/876,0,1)*{n - 1});64+876*({expr})"
-
-
-def _grey_values(curve: tuple[float, ...], codes: Any) -> Any:
-    """`_grey_expr`'s values, in numpy: 10-bit luma codes -> codes."""
-    import numpy as np
-
-    x = np.clip((codes - 64) / 876, 0, 1) * (len(curve) - 1)
-    return 64 + 876 * np.interp(x, np.arange(len(curve)), np.asarray(curve))
 
 
 def shrink_args(plan: RenderPlan) -> dict[str, Any] | None:
@@ -234,14 +200,14 @@ def _grid() -> Any:
 
 def _cube_text(spec: LutSpec, grid: Any, mapped_raw: bytes) -> str:
     """The `.cube` file (with a checksum line first): for each grid point, R = the Cr and
-    B = the Cb of the SDR colour, G = its luma's distance from the grey curve + 512 (all as
+    B = the Cb of the SDR colour, G = its luma minus the point's own luma, + 512 (all as
     10-bit codes / 1023)."""
     import numpy as np
 
     mapped = np.frombuffer(mapped_raw, dtype="<u2").astype(np.float64).reshape(3, -1) / 64  # 16-bit -> 10-bit
     if mapped.shape[1] != LUT_POINTS**3:
         raise RenderError(f"the HDR tone-mapping table has {mapped.shape[1]} points, not {LUT_POINTS**3}")
-    difference = mapped[0] - _grey_values(grey_curve_of(spec), grid[0]) + 512
+    difference = mapped[0] - grid[0] + 512  # luma: SDR minus HDR
     rows = np.clip(np.stack([mapped[2], difference, mapped[1]], axis=1) / 1023, 0.0, 1.0)
     body = f"LUT_3D_SIZE {LUT_POINTS}\n" + "\n".join(
         f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in rows.tolist()) + "\n"
@@ -262,12 +228,11 @@ def make_lut(spec: LutSpec, output: Path) -> Path:
     """Make the LUT for `spec` at `output` (written atomically).
 
     Raises:
-        RenderError: ffmpeg failed (an ffmpeg without zscale, for one), or `spec` has no grey curve.
+        RenderError: ffmpeg failed (an ffmpeg without zscale, for one).
         OutputError: `output`'s folder cannot be written.
     """
     import numpy as np
 
-    grey_curve_of(spec)  # fails before any work for an operator without a curve
     grid = _grid()
     with tempfile.TemporaryDirectory(prefix="sossut-lut-") as work:
         grid_file, mapped_file = Path(work) / "grid.yuv", Path(work) / "mapped.yuv"

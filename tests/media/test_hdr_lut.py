@@ -1,6 +1,7 @@
 """HDR tone mapping through the cached 3D LUT (`pipeline.video.hdr`) against the float chain it
 replaces (`reference_chain`): the same picture within a mean CIELAB ΔE of 3 on HLG and PQ test
-patterns (saturated bars, highlights above reference white) and on the HDR fixtures; a 4K clip
+patterns (saturated bars, highlights above reference white), on the HDR fixtures and on odd-sized
+full-range 4:4:4 clips; a 4K clip
 comes out 1080x1920 BT.709 8-bit with the card and the captions in place; the cache is made
 again when damaged."""
 
@@ -85,7 +86,7 @@ def make_pattern(path: Path, kind: str, size: tuple[int, int] = (640, 720)) -> P
 
 
 def first_frame(clip: Path, chain: str, tmp_path: Path, tonemap: str = "mobius",
-                size: tuple[int, int] | None = None) -> np.ndarray:
+                size: tuple[int, int] | None = None, pix_fmt: str = "yuv420p") -> np.ndarray:
     """The clip's first frame tone-mapped by the `reference` chain or the `lut` one (optionally
     scaled to `size`: the reference after tone mapping, as before; the LUT path before), as RGB."""
     media = probe(clip)
@@ -96,7 +97,7 @@ def first_frame(clip: Path, chain: str, tmp_path: Path, tonemap: str = "mobius",
         os.symlink(lut_file(spec, work), work / spec.work_name)
     v = ffmpeg_python.input(str(clip)).video
     if chain == "reference":
-        v = reference_chain(v, tonemap)
+        v = reference_chain(v, tonemap, pix_fmt=pix_fmt)
         if size:
             v = v.filter("scale", size[0], size[1])
     else:
@@ -180,6 +181,24 @@ def test_4k_hdr_clip_comes_out_1080x1920_with_card_and_captions(tmp_path: Path) 
     white = (band.min(axis=-1) > 220).sum()
     assert white > 1500, white
     assert (frame[1920 - safe.bottom + 40:].min(axis=-1) > 220).sum() == 0
+
+
+@pytest.mark.parametrize("kind", ["hlg", "pq"])
+def test_odd_sized_full_range_444_clips_come_out_right(tmp_path: Path, kind: str) -> None:
+    """Not what phones write (4:2:0, even sides, TV range), but a camera or an editor may: the
+    chain brings such a clip to 4:2:0 TV range and even sides (one column and row fewer) first."""
+    trc = TRC[kind]
+    clip = tmp_path / f"odd-{kind}.mkv"
+    run("-f", "lavfi", "-i", "smptehdbars=s=641x361:r=30:d=0.2",
+        "-vf", f"format=yuv444p,zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:t={trc}:m=bt2020nc:p=bt2020:r=pc:npl=203,"
+               "format=yuv444p10le",
+        "-c:v", "ffv1", "-color_primaries", "bt2020", "-color_trc", trc, "-colorspace", "bt2020nc",
+        "-color_range", "pc", str(clip))
+    reference = first_frame(clip, "reference", tmp_path, pix_fmt="yuv444p")  # 4:2:0 needs even sides
+    mapped = first_frame(clip, "lut", tmp_path)
+    assert reference.shape == (361, 641, 3) and mapped.shape == (360, 640, 3)
+    error = delta_e(mapped, reference[:360, :640])
+    assert error.mean() < 3, error.mean()
 
 
 def test_a_damaged_cache_file_is_made_again(_own_cache: Path, tmp_path: Path) -> None:

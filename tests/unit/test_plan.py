@@ -102,6 +102,34 @@ def test_hdr_graph_scales_a_large_clip_down_before_the_lut(reframe: str) -> None
         assert "format=gbrp16le" in head and head.startswith("[0:v]fps=")
 
 
+@pytest.mark.parametrize(("size", "rotation", "shown"), [
+    ((1080, 1920), 0, "crop"), ((720, 1280), 0, "crop"), ((1920, 1080), 90, "crop"),  # a phone's 9:16
+    ((1080, 1910), 0, "crop"),  # 9:16 give or take a few rows: cropped, not framed in a thin blur
+    ((1920, 1080), 0, "blur"), ((1080, 1350), 0, "blur"), ((1080, 1080), 0, "blur"),
+])
+def test_blur_of_a_clip_that_fills_the_canvas_is_a_crop(size: tuple[int, int], rotation: int, shown: str) -> None:
+    """The blurred background would be hidden behind the picture: it is not made at all."""
+    media = dataclasses.replace(MEDIA, width=size[0], height=size[1], rotation=rotation)
+    plan = make_plan(media, SETTINGS.with_values(reframe={"mode": "blur"}), Path("/o.mp4"))
+    assert plan.reframe == "blur" and plan.picture_reframe == shown
+    graph = build_args(plan, Path("/o.mp4"))
+    assert any("boxblur" in a for a in graph) == (shown == "blur")
+    fit = make_plan(media, SETTINGS.with_values(reframe={"mode": "fit"}), Path("/o.mp4"))
+    assert fit.picture_reframe == "fit"  # the bars of `fit` are the user's choice, however thin
+
+
+def test_hdr_graph_converts_nothing_to_rgb() -> None:
+    """The LUT is indexed by the clip's own Y'CbCr, on a half-size picture; the full-size luma
+    gets the LUT's change scaled up: no zscale, one lookup."""
+    hdr = dataclasses.replace(MEDIA, width=1080, height=1920, color_transfer="smpte2084",
+                              color_primaries="bt2020", bit_depth=10)
+    args = build_args(make_plan(hdr, SETTINGS, Path("/o.mp4")), Path("/o.mp4"))
+    graph = args[args.index("-filter_complex") + 1]
+    assert "zscale" not in graph and graph.count("lut3d=") == 1
+    assert "scale=iw/2:ih/2" in graph and "scale=iw*2:ih*2" in graph and "blend=all_mode=grainmerge" in graph
+    assert graph.count("mergeplanes=") == 2
+
+
 EXPECTED_ARGS = [
     "ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "warning", "-progress", "pipe:1", "-nostats",
     "-filter_complex_threads", "1",
