@@ -47,6 +47,7 @@ class ReframeSettings:
     blur_radius: int
     blur_fps: float
     blur_brightness: float
+    blur_style: str
     tonemap: str
 
 
@@ -289,6 +290,7 @@ _SECTION_TYPES: dict[str, type[Any]] = {
 # Values with a closed set of choices or a range; checked after merging.
 _CHOICES: dict[str, tuple[str, ...]] = {
     "reframe.mode": ("blur", "crop", "fit"),
+    "reframe.blur_style": ("soft", "wash"),
     "reframe.tonemap": ("hable", "mobius", "reinhard", "clip"),
     "captions.highlight": ("color", "box", "none"),
     "end_card.mode": ("auto", "always", "never"),

@@ -31,6 +31,7 @@ from pipeline.reply import (
     end_card_and_captions,
     keep_inside,
     measure_loudness,
+    prepare_transcripts,
     transcriber_for,
 )
 from pipeline.types import Comment, Cue, MediaInfo, Segment, Shot, Transcript, Word
@@ -276,6 +277,7 @@ def duet_cues(media_a: MediaInfo, media_b: MediaInfo, offset: float, settings: S
         return []
     words: list[tuple[Word, int, bool]] = []  # (word, who says it, ends a segment)
     language = ""
+    prepare_transcripts(transcribe, [medias[index] for index in heard])
     for index in heard:
         transcript = transcribe(medias[index]).between(starts[index], starts[index] + length)
         language = transcript.language

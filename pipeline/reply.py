@@ -192,14 +192,42 @@ def transcriber_for(settings: Settings, *, vocabulary_file: Path | None = None,
             `pipeline.speech.get_transcriber`. A module-level function (it is pickled by name).
         **overrides: `engine`, `model`, `language` from the command line (None: not given).
     """
-    from pipeline.speech import options_from_settings, transcribe_file_in_child
+    from pipeline.speech import options_from_settings
 
     options = options_from_settings(settings.transcribe, vocabulary_file=vocabulary_file, **overrides)
+    return _ChildTranscribe(options, transcriber_factory)
 
-    def run(media: MediaInfo) -> Transcript:
-        return transcribe_file_in_child(media.path, options, transcriber_factory=transcriber_factory)
 
-    return run
+class _ChildTranscribe:
+    """`transcriber_for`'s callable. `prepare(medias)` transcribes several recordings at once, in
+    one child (one model load); a later call for one of them returns its transcript."""
+
+    def __init__(self, options: Any, factory: TranscriberFactory | None) -> None:
+        self.options, self.factory = options, factory
+        self.ready: dict[Path, Transcript] = {}
+
+    def prepare(self, medias: Sequence[MediaInfo]) -> None:
+        from pipeline.speech import transcribe_files_in_child
+
+        paths = list(dict.fromkeys(m.path for m in medias if m.has_audio and m.path not in self.ready))
+        if len(paths) > 1:
+            found = transcribe_files_in_child(paths, self.options, transcriber_factory=self.factory)
+            self.ready.update(zip(paths, found, strict=True))
+
+    def __call__(self, media: MediaInfo) -> Transcript:
+        from pipeline.speech import transcribe_file_in_child
+
+        if media.path in self.ready:
+            return self.ready[media.path]
+        return transcribe_file_in_child(media.path, self.options, transcriber_factory=self.factory)
+
+
+def prepare_transcripts(transcribe: Transcribe, medias: Sequence[MediaInfo]) -> None:
+    """Let `transcribe` do these recordings together if it can (`transcriber_for`'s loads the
+    model once for all of them); any other `Transcribe` is called one recording at a time."""
+    prepare = getattr(transcribe, "prepare", None)
+    if prepare is not None:
+        prepare(medias)
 
 
 def make_reply(
@@ -351,6 +379,7 @@ def _cues(job: ReplyJob, parts: Sequence[_Part], settings: Settings, transcribe:
         assert transcribe is not None
         cues = []
         transcripts: dict[Path, Transcript] = {}  # a clip used twice is transcribed once
+        prepare_transcripts(transcribe, [part.media for part in parts])
         for part in parts:
             media, span = part.media, part.span
             if not media.has_audio:

@@ -321,6 +321,7 @@ class RenderPlan:
     audio: AudioPlan
     encoder: Encoder = field(default_factory=Encoder)
     end_card: EndCardPlacement | None = None
+    blur_style: str = "soft"  # soft: a blurred, enlarged copy | wash: the copy's colours, row by row
     # Several clips joined in order (`source`, `media` are the first's; `duration` the joined
     # length); empty for a reply made of one clip.
     parts: tuple[PartPlan, ...] = ()

@@ -1,8 +1,10 @@
-"""One transcription in a child process: a clip + `TranscribeOptions` -> `Transcript`, model gone.
+"""Transcriptions in a child process: clips + `TranscribeOptions` -> `Transcript`s, model gone.
 
 `transcribe_file_in_child(path, options)` runs `transcribe_file` in a new Python process and
 returns when that process has ended. It is for one clip before an encode (`sossut render
 --captions auto`): the model lives and dies with the child, so the render starts without it.
+`transcribe_files_in_child(paths, options)` does several clips in one child that loads the
+model once (a duet's two recordings, the clips of a joined reply).
 Dropping the model in this process is not enough: CTranslate2, onnxruntime and glibc's
 allocator keep most of it mapped (measured on a 60 s clip with the base model: 430 MB, 360 MB
 after `del` and `gc.collect()`, 200 MB after `malloc_trim`; this process stays near 90 MB).
@@ -24,7 +26,7 @@ import pickle
 import subprocess
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,13 +54,28 @@ def transcribe_file_in_child(
     on_progress: Progress | None = None,
     transcriber_factory: TranscriberFactory | None = None,
 ) -> Transcript:
-    """`transcribe_file` in a child process that has ended when this returns.
+    """`transcribe_file` in a child process that has ended when this returns (see
+    `transcribe_files_in_child`, of which this is the one-file case)."""
+    return transcribe_files_in_child([path], options, cache=cache, on_progress=on_progress,
+                                     transcriber_factory=transcriber_factory)[0]
 
-    The child's log records go to this process's handlers and its progress to `on_progress`,
-    in the calling thread.
+
+def transcribe_files_in_child(
+    paths: Sequence[Path],
+    options: TranscribeOptions,
+    *,
+    cache: bool = True,
+    on_progress: Progress | None = None,
+    transcriber_factory: TranscriberFactory | None = None,
+) -> list[Transcript]:
+    """`transcribe_file` on each of `paths`, in order, in one child process (the model loaded
+    once, on the first cache miss) that has ended when this returns.
+
+    The child's log records go to this process's handlers and its progress (over all the
+    files) to `on_progress`, in the calling thread. The first file that fails ends the child.
 
     Args:
-        path: a video or audio file.
+        paths: video or audio files.
         options: engine, model, language, vocabulary.
         cache: read and write `<cache>/transcripts/`.
         on_progress: called with 0.0 .. 1.0.
@@ -72,10 +89,10 @@ def transcribe_file_in_child(
     """
     # The child sends the records this process would show: its own and the engines' loggers.
     log_level = min(logging.getLogger().getEffectiveLevel(), logging.getLogger("pipeline").getEffectiveLevel())
-    job = (path, options, cache, on_progress is not None, transcriber_factory, log_level)
+    job = (tuple(paths), options, cache, on_progress is not None, transcriber_factory, log_level)
     child = subprocess.Popen([sys.executable, "-c", BOOTSTRAP], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert child.stdin is not None and child.stdout is not None
-    log.debug("transcribing %s in process %d", path.name, child.pid)
+    log.debug("transcribing %s in process %d", ", ".join(p.name for p in paths), child.pid)
     try:
         with child.stdin:
             pickle.dump(sys.path, child.stdin)
@@ -107,8 +124,8 @@ def transcribe_file_in_child(
             child.wait()
     if kind == "error":
         raise value
-    transcript: Transcript = value
-    return transcript
+    transcripts: list[Transcript] = value
+    return transcripts
 
 
 def serve() -> None:
@@ -121,19 +138,22 @@ def serve() -> None:
         channel.flush()
 
     try:
-        path, options, cache, report_progress, factory, log_level = pickle.load(sys.stdin.buffer)
+        paths, options, cache, report_progress, factory, log_level = pickle.load(sys.stdin.buffer)
         root = logging.getLogger()
         root.handlers[:] = [_SendLogs(send)]  # to the parent's handlers (the CLI configures those)
         root.setLevel(log_level)
         transcriber = factory(options) if factory else None
-        transcript = transcribe_file(
-            path, options, transcriber=transcriber, cache=cache,
-            on_progress=(lambda fraction: send("progress", fraction)) if report_progress else None,
-        )
+        transcripts = []
+        for index, path in enumerate(paths):
+            def progress(fraction: float, index: int = index) -> None:
+                send("progress", (index + fraction) / len(paths))
+
+            transcripts.append(transcribe_file(path, options, transcriber=transcriber, cache=cache,
+                                               on_progress=progress if report_progress else None))
     except BaseException as exc:  # handed to the parent, which raises it
         send("error", _portable(exc))
     else:
-        send("transcript", transcript)
+        send("transcript", transcripts)
     channel.close()
 
 

@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 NPL = 203
 # points a side of the LUT's Y'CbCr grid
 LUT_POINTS = 64
-_FORMAT_VERSION = 2  # bump when the way the LUT is made changes: old cache files are then unused
+_FORMAT_VERSION = 3  # bump when the way the LUT is made changes: old cache files are then unused
 _SAFE = re.compile(r"^[a-z0-9-]+$")
 _CHECKSUM = "# sossut tone-mapping LUT sha256="
 
@@ -114,11 +114,13 @@ def tonemap_chain(v: Any, spec: LutSpec, *, shrink: dict[str, Any] | None = None
         .filter("lut3d", file=spec.work_name, interp="tetrahedral")
         .filter_multi_output("extractplanes", "r+g+b")
     )
-    cr, difference, cb = (looked_up[i].filter("format", "gray10le") for i in range(3))
+    # From here 8-bit, as the output is: the LUT's values are 8-bit codes / 255, so the 16-bit
+    # planes come down to them exactly, and 8-bit `blend` and `scale` have SIMD.
+    cr, difference, cb = (looked_up[i].filter("format", "gray") for i in range(3))
     difference = difference.filter("scale", "iw*2", "ih*2")
-    luma = ffmpeg_python.filter([luma, difference], "blend", all_mode="grainmerge")
-    merged = ffmpeg_python.filter([luma, cb, cr], "mergeplanes", **_MAPPING, format="yuv420p10le")
-    return merged.filter("setparams", range="tv", colorspace="bt709").filter("format", "yuv420p")
+    luma = ffmpeg_python.filter([luma.filter("format", "gray"), difference], "blend", all_mode="grainmerge")
+    merged = ffmpeg_python.filter([luma, cb, cr], "mergeplanes", **_MAPPING, format="yuv420p")
+    return merged.filter("setparams", range="tv", colorspace="bt709")
 
 
 # mergeplanes: output plane i <- plane 0 of input i
@@ -200,15 +202,16 @@ def _grid() -> Any:
 
 def _cube_text(spec: LutSpec, grid: Any, mapped_raw: bytes) -> str:
     """The `.cube` file (with a checksum line first): for each grid point, R = the Cr and
-    B = the Cb of the SDR colour, G = its luma minus the point's own luma, + 512 (all as
-    10-bit codes / 1023)."""
+    B = the Cb of the SDR colour, G = its luma minus the point's own luma, + 128 (all as
+    8-bit codes / 255; the grid's points are 10-bit codes / 1023)."""
     import numpy as np
 
     mapped = np.frombuffer(mapped_raw, dtype="<u2").astype(np.float64).reshape(3, -1) / 64  # 16-bit -> 10-bit
     if mapped.shape[1] != LUT_POINTS**3:
         raise RenderError(f"the HDR tone-mapping table has {mapped.shape[1]} points, not {LUT_POINTS**3}")
     difference = mapped[0] - grid[0] + 512  # luma: SDR minus HDR
-    rows = np.clip(np.stack([mapped[2], difference, mapped[1]], axis=1) / 1023, 0.0, 1.0)
+    # as 8-bit codes (10-bit / 4) over 255: what the render's 8-bit planes read
+    rows = np.clip(np.stack([mapped[2], difference, mapped[1]], axis=1) / (4 * 255), 0.0, 1.0)
     body = f"LUT_3D_SIZE {LUT_POINTS}\n" + "\n".join(
         f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in rows.tolist()) + "\n"
     return f"{_CHECKSUM}{hashlib.sha256(body.encode()).hexdigest()}\n{body}"

@@ -248,7 +248,8 @@ def _reframe(settings: Settings) -> dict[str, Any]:
     """The plan's reframe fields, as the config gives them (one clip or several alike)."""
     r = settings.reframe
     return {"reframe": r.mode, "background": r.background, "blur_fraction": r.blur_fraction,
-            "blur_radius": r.blur_radius, "blur_fps": r.blur_fps, "blur_brightness": r.blur_brightness}
+            "blur_radius": r.blur_radius, "blur_fps": r.blur_fps, "blur_brightness": r.blur_brightness,
+            "blur_style": r.blur_style}
 
 
 def make_joined_plan(

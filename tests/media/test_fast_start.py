@@ -143,3 +143,26 @@ def test_cheaper_background_is_still_a_blurred_dim_fill_around_the_same_picture(
     assert abs(now_band[1:] - now_band[:-1]).mean() < 3
     assert now_band.mean() < frames["now"][middle].mean() * 0.9  # dimmed
     assert abs(now_band.mean() - frames["old"][band].mean()) < 20  # the same kind of fill
+
+
+def test_wash_background_is_the_blurred_copy_row_by_row(tmp_path: Path) -> None:
+    """`blur_style = "wash"`: the same colours as the blurred copy, averaged along each row: no
+    change across a row (what x264's slower presets encode cheaply), the same picture between."""
+    from tests.conftest import frame_at
+
+    clip = make_clip(tmp_path / "wide.mp4", size=(1280, 720), seconds=2, marker=True)
+    frames = {}
+    for style in ("soft", "wash"):
+        out = tmp_path / f"{style}.mp4"
+        make_reply(ReplyJob(clip=clip, comment=Comment("Mitä nyt?"), output=out),
+                   SETTINGS.with_values(reframe={"blur_style": style}))
+        frames[style] = frame_at(out, 1.0).astype(int)
+    middle = (slice(660, 1260), slice(0, 1080))
+    assert abs(frames["wash"][middle] - frames["soft"][middle]).mean() < 2
+    band = (slice(1400, 1900), slice(0, 1080))
+    wash, soft = frames["wash"][band], frames["soft"][band]
+    across = wash.std(axis=1).mean()  # along each row
+    assert across < 2.5 < soft.std(axis=1).mean(), across
+    assert wash.std(axis=0).mean() > 1  # it still changes down the rows
+    # each row is the soft background's average colour of that row, give or take
+    assert abs(wash.mean(axis=1) - soft.mean(axis=1)).mean() < 6

@@ -43,6 +43,7 @@ def test_user_file_overrides_only_its_keys(tmp_path: Path) -> None:
         ('[card]\nwidth = "big"\n', "card.width must be an integer"),
         ("[audio]\nnormalize = 1\n", "audio.normalize must be true/false"),
         ('[reframe]\nmode = "zoom"\n', "reframe.mode must be one of"),
+        ('[reframe]\nblur_style = "sharp"\n', "reframe.blur_style must be one of"),
         ('[card]\nbackground = "white"\n', "card.background must be a colour"),
         ("[card]\nmax_lines = 0\n", "card.max_lines must be greater than 0"),
         ("[safe_zone]\ntop = 1000\nbottom = 1000\n", "safe_zone"),

@@ -18,7 +18,7 @@ import pytest
 from pipeline.config import load_settings
 from pipeline.errors import InputError, TranscribeError
 from pipeline.reply import ReplyJob, make_reply, transcriber_for
-from pipeline.speech.child import transcribe_file_in_child
+from pipeline.speech.child import transcribe_file_in_child, transcribe_files_in_child
 from pipeline.speech.options import Progress, TranscribeOptions
 from pipeline.types import Comment, RenderPlan, Segment, Transcript, Word
 from tests.unit.test_transcribe import tone, write_wav
@@ -41,6 +41,13 @@ class PidTranscriber:
 
 
 def pid_transcriber(options: TranscribeOptions) -> PidTranscriber:
+    return PidTranscriber()
+
+
+def counted_transcriber(options: TranscribeOptions) -> PidTranscriber:
+    """`pid_transcriber` that also adds a line to $SOSSUT_TEST_MODEL_PID_FILE.loads per model load."""
+    with open(os.environ[PID_FILE] + ".loads", "a") as loads:
+        loads.write(f"{os.getpid()}\n")
     return PidTranscriber()
 
 
@@ -98,6 +105,33 @@ def test_the_child_transcribes_and_has_ended_when_it_returns(tmp_path: Path, pid
     # The child's log records reach this process's handlers.
     assert f"fake model in process {model_pid}" in caplog.messages
     assert any(m.startswith("transcribed ääni.wav: 2 words") for m in caplog.messages)
+
+
+def test_several_files_share_one_child_and_one_model_load(tmp_path: Path, pid_file: Path) -> None:
+    """A duet's two recordings (or a joined reply's clips): one child, the model loaded once."""
+    first = write_wav(tmp_path / "a.wav", tone(1.0))
+    second = write_wav(tmp_path / "b.wav", tone(2.0))
+    seen: list[float] = []
+    found = transcribe_files_in_child([first, second], TranscribeOptions(), on_progress=seen.append,
+                                      transcriber_factory=counted_transcriber)
+    assert [t.duration for t in found] == [pytest.approx(1.0, abs=0.01), pytest.approx(2.0, abs=0.01)]
+    loads = Path(str(pid_file) + ".loads").read_text().split()
+    assert len(loads) == 1 and ended(int(loads[0]))
+    assert seen == sorted(seen) and seen[0] == 0.0 and seen[-1] == 1.0 and 0.5 in seen  # over both files
+
+
+def test_transcriber_for_prepares_recordings_together(tmp_path: Path, pid_file: Path) -> None:
+    from pipeline.reply import prepare_transcripts
+    from pipeline.video.media import probe
+
+    medias = [probe(write_clip(tmp_path / f"{name}.mp4")) for name in ("a", "b")]
+    run = transcriber_for(load_settings(), transcriber_factory=counted_transcriber)
+    prepare_transcripts(run, medias + medias[:1])  # the same recording twice: once
+    loads = Path(str(pid_file) + ".loads")
+    assert len(loads.read_text().split()) == 1
+    assert run(medias[0]).text == run(medias[1]).text == "Hei kaikki!"
+    assert len(loads.read_text().split()) == 1  # no second child
+    prepare_transcripts(lambda media: run(media), medias)  # a plain callable: nothing done ahead
 
 
 def test_errors_in_the_child_are_raised_here_with_their_hint(tmp_path: Path) -> None:
