@@ -40,7 +40,7 @@ from pipeline.video import (
 
 if TYPE_CHECKING:
     from pipeline.comments import MaskOptions
-    from pipeline.speech import TranscriberFactory
+    from pipeline.speech import TranscribeOptions, TranscriberFactory
     from pipeline.video import PendingLoudness
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ class _ChildTranscribe:
     """`transcriber_for`'s callable. `prepare(medias)` transcribes several recordings at once, in
     one child (one model load); a later call for one of them returns its transcript."""
 
-    def __init__(self, options: Any, factory: TranscriberFactory | None) -> None:
+    def __init__(self, options: TranscribeOptions, factory: TranscriberFactory | None) -> None:
         self.options, self.factory = options, factory
         self.ready: dict[Path, Transcript] = {}
 

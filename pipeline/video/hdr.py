@@ -105,7 +105,8 @@ def tonemap_chain(v: Any, spec: LutSpec, *, shrink: dict[str, Any] | None = None
     # Relabelled full range (the codes stay as they are), so that no filter below "converts"
     # the gray planes between ranges.
     planes = v.filter("setparams", range="pc").filter_multi_output("extractplanes", "y+u+v")
-    luma, to_half = _pair(planes[0].split())
+    copies = planes[0].split()
+    luma, to_half = copies[0], copies[1]
     half = [to_half.filter("scale", "iw/2", "ih/2").filter("format", "gray16le"),
             planes[1].filter("format", "gray16le"), planes[2].filter("format", "gray16le")]
     # G <- Y', B <- Cb, R <- Cr: the LUT's axes (16-bit: `lut3d` is fastest there)
@@ -125,10 +126,6 @@ def tonemap_chain(v: Any, spec: LutSpec, *, shrink: dict[str, Any] | None = None
 
 # mergeplanes: output plane i <- plane 0 of input i
 _MAPPING = {"map0s": 0, "map0p": 0, "map1s": 1, "map1p": 0, "map2s": 2, "map2p": 0}
-
-
-def _pair(node: Any) -> tuple[Any, Any]:
-    return node[0], node[1]
 
 
 def shrink_args(plan: RenderPlan) -> dict[str, Any] | None:
