@@ -187,6 +187,13 @@ def test_caption_editor_plays_joined_clips_on_the_videos_clock(browser: Browser,
                "playback into the second clip")
     poll_until(lambda: player.evaluate("v => v.currentTime") >= 1.0 and page.evaluate("playerTime()") >= 2.0,
                "the second clip playing from its cut, on the video's clock")
+    # Seeks asked while the other clip loads (a cue's button seeks on focus and on click): the
+    # last one holds once the clip's metadata comes, not the first.
+    player.evaluate("v => { v.pause(); seekPlayer(0.5); seekPlayer(0.5); seekPlayer(1.2); }")
+    poll_until(lambda: player.evaluate("v => v.readyState") >= 1
+               and str(player.evaluate("v => v.getAttribute('src')")).endswith(f"/clips/{first}"),
+               "the first clip loaded again")
+    assert abs(player.evaluate("v => v.currentTime") - 1.2) < 0.05
 
 
 def test_headphone_pair_asks_for_the_offset_by_hand_in_finnish(browser: Browser, studio: Studio,

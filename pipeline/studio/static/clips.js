@@ -24,7 +24,7 @@ function isDuet(job) { return job.kind === "duet" && (job.clips || []).length ==
 // the video's clock and the clip playing. A duet: over the time both cover, the recording whose
 // sound is used; with the speaker's sound, each turn from the speaker's recording (the core's shots). (The picture is a clip's, not the finished layout: "Tee video" shows that.)
 
-const timeline = { segments: null, index: 0, signature: "" };
+const timeline = { segments: null, index: 0, signature: "", pending: null };
 
 function clipSegments(job) {
   const clips = job.clips || [];
@@ -91,6 +91,7 @@ function editorSource(job) {
   if (signature !== timeline.signature) timeline.index = 0;
   timeline.signature = signature;
   timeline.segments = segments;
+  timeline.pending = null;
   const note = $("#player-clock");
   note.hidden = (job.clips || []).length < 2;
   const follows = isDuet(job) && segments && segments.length > 1;
@@ -113,23 +114,30 @@ function playerDuration() {
   return last.at + last.length;
 }
 
+// One seek waits for a source being loaded, the last one asked for: a cue's button seeks on focus
+// and again on click, and a seek asked before the metadata came must not undo a later one.
 function playSegment(i, into, play) {
   const player = $("#player");
   const segment = timeline.segments[i];
   timeline.index = i;
   const src = segmentSource(state.job, segment);
-  const seek = () => {
-    player.currentTime = segment.from + into;
-    if (play) player.play().catch(() => {});
-  };
-  if (player.getAttribute("src") === src) { seek(); return; }
-  player.addEventListener("loadedmetadata", seek, { once: true });
-  player.src = src;
+  timeline.pending = { time: segment.from + into, play };
+  if (player.getAttribute("src") !== src) player.src = src;
+  else if (player.readyState >= HTMLMediaElement.HAVE_METADATA) applyPendingSeek();
+}
+
+function applyPendingSeek() {
+  const pending = timeline.pending;
+  if (!pending) return;
+  timeline.pending = null;
+  const player = $("#player");
+  player.currentTime = pending.time;
+  if (pending.play) player.play().catch(() => {});
 }
 
 function seekPlayer(time) {
   const segments = timeline.segments;
-  if (!segments) { $("#player").currentTime = time; return; }
+  if (!segments) { timeline.pending = null; $("#player").currentTime = time; return; }
   let i = segments.findIndex((s) => time < s.at + s.length);
   if (i < 0) i = segments.length - 1;
   playSegment(i, Math.min(Math.max(time - segments[i].at, 0), segments[i].length), !$("#player").paused);
@@ -152,6 +160,7 @@ function watchSegments() {
   if (!$("#player").paused && timeline.segments) requestAnimationFrame(watchSegments);
 }
 
+$("#player").addEventListener("loadedmetadata", applyPendingSeek);
 $("#player").addEventListener("timeupdate", checkSegmentEnd);
 $("#player").addEventListener("play", () => requestAnimationFrame(watchSegments));
 
