@@ -3,12 +3,13 @@
 `build_args(plan)` is pure (snapshot-tested); `render(plan)` prepares a work folder, runs ffmpeg
 in it and renames the finished temp file onto the output. User text never reaches the
 filtergraph: the card is an `-i` input, the captions are copied to the fixed name
-`captions.ass` and the fonts are linked as `fonts/` inside the work folder (ffmpeg's cwd).
+`captions.ass` and the caption fonts are linked into `fonts/` inside the work folder (ffmpeg's cwd).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import shutil
@@ -434,10 +435,44 @@ def ffmpeg_work_dir(plan: RenderPlan, prefix: str = "sossut-") -> Iterator[Path]
         work_dir = Path(work)
         if plan.captions is not None:
             shutil.copyfile(plan.captions, work_dir / CAPTIONS_NAME)
-            os.symlink(plan.fonts_dir, work_dir / FONTS_NAME, target_is_directory=True)
+            fonts = work_dir / FONTS_NAME
+            fonts.mkdir()
+            for font in outline_fonts(plan.fonts_dir):
+                os.symlink(font, fonts / font.name)
         for spec in hdr_specs(plan):
             os.symlink(lut_file(spec, work_dir), work_dir / spec.work_name)
         yield work_dir
+
+
+@functools.lru_cache(maxsize=4)
+def outline_fonts(fonts_dir: Path) -> tuple[Path, ...]:
+    """The fonts in `fonts_dir` libass can draw captions with: TrueType/OpenType files with
+    outlines (a `glyf`, `CFF ` or `CFF2` table), not the colour-bitmap emoji font nor the
+    licences beside them. libass reads every file of its fonts folder into memory for each
+    render (the emoji font is 11 MB) and logs an error for each one it cannot use.
+    """
+    found = []
+    for path in sorted(fonts_dir.iterdir()):
+        if path.suffix.lower() in (".ttf", ".otf", ".ttc") and _has_outlines(path):
+            found.append(path)
+    return tuple(found)
+
+
+def _has_outlines(path: Path) -> bool:
+    """Whether an sfnt font file has outline glyphs (read from its table directory)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+            if head[:4] == b"ttcf":
+                return True  # a collection: libass picks its faces itself
+            if len(head) < 12:
+                return False
+            tables = int.from_bytes(head[4:6], "big")
+            directory = f.read(16 * tables)
+    except OSError:
+        return False
+    tags = {directory[i:i + 4] for i in range(0, len(directory) - 15, 16)}
+    return bool(tags & {b"glyf", b"CFF ", b"CFF2"})
 
 
 def _sources(plan: RenderPlan) -> str:

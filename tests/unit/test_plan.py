@@ -193,3 +193,32 @@ def test_output_may_not_be_the_input(tmp_path: Path) -> None:
         check_output_path(link, [clip])
     with pytest.raises(OutputError, match=".mp4"):
         check_output_path(tmp_path / "a.avi", [clip])
+
+
+def test_libass_gets_only_the_outline_fonts(tmp_path: Path) -> None:
+    """The work folder's `fonts/` holds the fonts libass can draw with, not the colour emoji
+    font (11 MB, unusable to libass), the licences or the README of the bundled folder."""
+    from pipeline.config import FONTS_DIR
+    from pipeline.video.render import ffmpeg_work_dir, outline_fonts
+
+    names = {p.name for p in outline_fonts(FONTS_DIR)}
+    assert {"NotoSans-Regular.ttf", "NotoSans-Bold.ttf"} <= names
+    assert "NotoColorEmoji.ttf" not in names
+    assert all(n.endswith(".ttf") for n in names)
+    # an sfnt header naming a CFF table counts; a text file named .ttf does not
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "Otf.otf").write_bytes(b"OTTO" + (1).to_bytes(2, "big") + bytes(6) + b"CFF " + bytes(12))
+    (own / "Broken.ttf").write_text("not a font")
+    (own / "notes.txt").write_text("x")
+    assert [p.name for p in outline_fonts(own)] == ["Otf.otf"]
+
+    captions = tmp_path / "c.ass"
+    captions.write_text("[Script Info]\n", encoding="utf-8")
+    plan = make_plan(MEDIA, SETTINGS, tmp_path / "o.mp4", card=CARD, captions=captions)
+    assert plan.fonts_dir == FONTS_DIR
+    with ffmpeg_work_dir(plan) as work:
+        linked = sorted(p.name for p in (work / "fonts").iterdir())
+        assert linked == sorted(names)
+        assert all((work / "fonts" / n).resolve() == (FONTS_DIR / n).resolve() for n in linked)
+        assert (work / "captions.ass").read_text(encoding="utf-8") == "[Script Info]\n"
