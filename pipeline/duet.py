@@ -33,6 +33,7 @@ from pipeline.reply import (
     measure_loudness,
     prepare_transcripts,
     transcriber_for,
+    write_sidecars,
 )
 from pipeline.types import Comment, Cue, MediaInfo, Segment, Shot, Transcript, Word
 from pipeline.video import (
@@ -71,6 +72,7 @@ class DuetJob:
     keep_personal_data: bool = False
     mask_captions: bool | None = None
     end_card: str | None = None
+    sidecar: bool = False  # also write OUTPUT.srt and OUTPUT.vtt: the captions burned in, on the video's clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,8 @@ def make_duet(
         stage("render")
         render(plan, on_progress=on_progress)
         warnings.extend(preflight_warnings(job.output, settings, cues))
+        if job.sidecar:
+            write_sidecars(cues, job.output)
     shown = plan.duet.shots if plan.duet is not None else ()
     return DuetResult(output=job.output, offset=offset, sync=sync, cues=len(cues),
                       duration=round(plan.output_duration, 3), warnings=tuple(warnings), shots=tuple(shown))

@@ -303,7 +303,7 @@ def make_reply(
         render(plan, on_progress=on_progress)
         warnings.extend(preflight_warnings(job.output, settings, cues))
         if job.sidecar:
-            _write_sidecars(cues, job.output)
+            write_sidecars(cues, job.output)
     return ReplyResult(output=job.output, media=media, card=card, cues=len(cues), warnings=tuple(warnings),
                        duration=round(plan.output_duration, 3))
 
@@ -455,7 +455,7 @@ def end_card_and_captions(
     return cues, end_card, captions_file
 
 
-def _write_sidecars(cues: list[Cue], output: Path) -> None:
+def write_sidecars(cues: list[Cue], output: Path) -> None:
     """OUTPUT.srt and OUTPUT.vtt beside the video (temp file + rename, like the video)."""
     from pipeline.captions import SIDECAR_SUFFIXES, write_subtitles
 

@@ -325,7 +325,8 @@ def _make_duet(row: ManifestRow, shared: TranscribeOutcome | None, worker: _Work
         on_stage(name)
 
     job = DuetJob(row.clip, row.more_clips[0], Comment(row.comment, row.user, row.avatar), row.output,
-                  offset=row.offset, captions=row.captions, show_user=row.show_user, end_card=row.end_card)
+                  offset=row.offset, captions=row.captions, show_user=row.show_user, end_card=row.end_card,
+                  sidecar=worker.setup.sidecar)
     try:
         result = make_duet(job, settings, transcribe=_transcribe_with(shared, worker), on_stage=on_duet_stage,
                            on_progress=on_progress, threads=worker.setup.threads)
@@ -333,8 +334,5 @@ def _make_duet(row: ManifestRow, shared: TranscribeOutcome | None, worker: _Work
         if stage[0] == "sync":
             raise PipelineError(exc.message, OFFSET_HINT) from None
         raise
-    warnings = result.warnings
-    if worker.setup.sidecar:
-        warnings += ("no .srt/.vtt sidecar: a duet row does not write them yet",)
-    return dict(warnings=warnings, video_seconds=result.duration, offset=round(result.offset, 3),
+    return dict(warnings=result.warnings, video_seconds=result.duration, offset=round(result.offset, 3),
                 confidence=None if result.sync is None else round(result.sync.confidence, 1))

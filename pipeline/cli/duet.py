@@ -38,6 +38,7 @@ from pipeline.video import SyncResult, check_output_path
               "or always a or b (default: config duet.sound, speaker).")
 @click.option("--captions", default="auto", show_default=True, callback=check_captions,
               help="auto (transcribe the sound heard), none, or an SRT/VTT/JSON/ASS file on the duet's clock.")
+@click.option("--sidecar", is_flag=True, help="Also write OUTPUT.srt and OUTPUT.vtt beside the video.")
 @click.option("--mask-captions/--no-mask-captions", default=None,
               help="Mask personal data spoken in the captions (config privacy.mask_captions).")
 @speech_options
@@ -45,7 +46,7 @@ from pipeline.video import SyncResult, check_output_path
 @command_options
 def duet(app: App, clip_a: Path, clip_b: Path, output: Path, comment: str, user: str, avatar: Path | None,
          show_user: bool | None, keep_personal_data: bool, offset: float | None, layout: str | None,
-         sound: str | None, captions: str, mask_captions: bool | None, language: str | None, model: str | None,
+         sound: str | None, captions: str, sidecar: bool, mask_captions: bool | None, language: str | None, model: str | None,
          engine: str | None, vocabulary: Path | None, end_card: str | None) -> None:
     """Make one reply from two recordings of one conversation (two phones, or a video call).
 
@@ -69,7 +70,7 @@ def duet(app: App, clip_a: Path, clip_b: Path, output: Path, comment: str, user:
                                               "sound": sound or settings.duet.sound})
     job = DuetJob(clip_a, clip_b, Comment(comment, user, avatar), output, offset=offset, captions=captions,
                   show_user=show_user, keep_personal_data=keep_personal_data, mask_captions=mask_captions,
-                  end_card=end_card)
+                  end_card=end_card, sidecar=sidecar)
     transcribe = transcriber_for(settings, vocabulary_file=vocabulary, language=language, model=model, engine=engine)
     on_stage, on_progress = progress_callbacks(app)
 

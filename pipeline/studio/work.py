@@ -172,8 +172,9 @@ def _time(value: Any) -> float:
 
 
 def render(store: JobStore, job: JobData, settings: Settings, on_progress: Callable[[float], None]) -> Path:
-    """Make the job's video with `make_reply` (+ .srt/.vtt beside it); the captions it burned are
-    the job's `captions.json`, read as `sossut render --captions` reads it.
+    """Make the job's video with `make_reply` or `make_duet` (+ .srt/.vtt beside it, which the
+    report reads); the captions it burned are the job's `captions.json`, read as `sossut render
+    --captions` reads it.
 
     Raises:
         PipelineError: any stage failed; the previous video, if any, is left as it was.
@@ -196,7 +197,8 @@ def render(store: JobStore, job: JobData, settings: Settings, on_progress: Calla
     if is_duet(job):
         offset = joined.duet_offset(store, job, settings, on_progress)
         result = make_duet(DuetJob(parts[0].path, parts[1].path, comment, output, offset=offset,
-                                   captions=caption_file, show_user=job.show_user, end_card=job.end_card or None),
+                                   captions=caption_file, show_user=job.show_user, end_card=job.end_card or None,
+                                   sidecar=True),
                            styled, on_progress=on_progress, on_stage=lambda _stage: on_progress(0.0))
     else:
         reply = ReplyJob.of_parts(parts, comment, output, captions=caption_file, show_user=job.show_user,

@@ -1,7 +1,8 @@
 """A batch with duet rows and a joined row whose clips each have their own cut: the duets are
 lined up by the offset cell or by their sound (the report tells the offset and its confidence),
 a pair that shares no sound fails alone with a hint about the offset column, the cuts give the
-right length, captions `auto` of a duet row come from the worker's loaded model, and resume
+right length, captions `auto` of a duet row come from the worker's loaded model (and go to its
+.srt/.vtt with --sidecar), and resume
 makes again only the row whose duet cells changed."""
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with pytest.MonkeyPatch.context() as env:  # the worker processes inherit these
         env.setenv(ENGINE_LOG, str(log))
         env.setenv("SOSSUT_CACHE_DIR", str(folder / "cache"))
-        report = run_batch(load_manifest(manifest, out), SETTINGS, BatchOptions(jobs=1, skip_invalid=True),
+        report = run_batch(load_manifest(manifest, out), SETTINGS, BatchOptions(jobs=1, sidecar=True, skip_invalid=True),
                            transcriber_factory=logging_factory)
         yield {"report": report, "out": out, "manifest": manifest, "rows": rows, "log": log, "green": green,
                "blue": blue}
@@ -141,6 +142,20 @@ def test_a_duet_row_without_offset_is_lined_up_by_its_sound(batch: dict[str, Any
     assert lit(0.8) > 500 and lit(1.6) == 0
 
 
+def test_a_duet_rows_sidecars_hold_its_captions_on_the_duet_clock(batch: dict[str, Any]) -> None:
+    from pipeline.captions import read_caption_source
+
+    result = _result(batch, 3)
+    assert not any("sidecar" in w for w in result.warnings), result.warnings
+    for suffix in (".srt", ".vtt"):
+        cues = read_caption_source(batch["out"] / f"löydetty{suffix}")
+        assert isinstance(cues, list) and [c.text for c in cues] == ["Moi kaikki"], cues
+        # 1.0 s of A is 0.3 s of the duet (A's first LEAD seconds are cut)
+        assert cues[0].start == pytest.approx(1.0 - LEAD, abs=0.05)
+    # a duet row without captions gets empty sidecars, as any row does
+    assert (batch["out"] / "annettu.srt").read_text(encoding="utf-8").strip() == ""
+
+
 def test_each_clip_of_a_joined_row_is_cut_as_its_cells_say(batch: dict[str, Any]) -> None:
     result = _result(batch, 4)
     assert result.status == "done", result.error
@@ -178,7 +193,7 @@ def test_the_report_files_show_each_duet_rows_offset(batch: dict[str, Any]) -> N
 
 def test_resume_skips_finished_duets_and_remakes_one_whose_offset_changed(batch: dict[str, Any]) -> None:
     manifest, out = batch["manifest"], batch["out"]
-    again = run_batch(load_manifest(manifest, out), SETTINGS, BatchOptions(jobs=1, skip_invalid=True, resume=True),
+    again = run_batch(load_manifest(manifest, out), SETTINGS, BatchOptions(jobs=1, sidecar=True, skip_invalid=True, resume=True),
                       transcriber_factory=logging_factory)
     assert [(r.row, r.status) for r in again.results] == [(2, "skipped"), (3, "skipped"), (4, "skipped"),
                                                           (5, "failed"), (6, "invalid")]
@@ -188,7 +203,7 @@ def test_resume_skips_finished_duets_and_remakes_one_whose_offset_changed(batch:
     csv.writer(buffer, delimiter=";").writerows(rows)
     changed = manifest.with_name("muutettu.csv")
     changed.write_text(buffer.getvalue(), encoding="utf-8")
-    remade = run_batch(load_manifest(changed, out), SETTINGS, BatchOptions(jobs=1, skip_invalid=True, resume=True),
+    remade = run_batch(load_manifest(changed, out), SETTINGS, BatchOptions(jobs=1, sidecar=True, skip_invalid=True, resume=True),
                        transcriber_factory=logging_factory)
     assert [(r.row, r.status) for r in remade.results] == [(2, "done"), (3, "skipped"), (4, "skipped"),
                                                            (5, "failed"), (6, "invalid")]

@@ -141,3 +141,23 @@ def test_captions_come_from_the_chosen_sound_on_the_duet_clock(room: tuple[Path,
     assert asked == [room[0]]  # A's sound, as asked
     assert result.cues == 1 and result.sync is None
     assert abs(result.duration - (A_SECONDS - LEAD)) < 0.1
+
+
+def test_sidecar_writes_the_captions_burned_in_on_the_duet_clock(room: tuple[Path, Path], config: Path,
+                                                                   tmp_path: Path) -> None:
+    """`sossut duet --sidecar` with a caption file: the .srt and .vtt beside the video hold its
+    cues, cut to the time both recordings cover."""
+    from pipeline.captions import read_caption_source
+
+    srt = tmp_path / "tekstit.srt"
+    srt.write_text("1\n00:00:00,200 --> 00:00:01,000\nMoikka kaikki\n\n"
+                   "2\n00:00:01,200 --> 00:00:09,000\nTämä jatkuu yli lopun\n", encoding="utf-8")
+    out = tmp_path / "sivu.mp4"
+    done = _duet(str(room[0]), str(room[1]), "-o", str(out), "--comment", "Hei", "--captions", str(srt),
+                 "--offset", str(LEAD), "--sidecar", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    for suffix in (".srt", ".vtt"):
+        cues = read_caption_source(out.with_suffix(suffix))
+        assert isinstance(cues, list) and [c.text for c in cues] == ["Moikka kaikki", "Tämä jatkuu yli lopun"]
+        assert cues[0].start == pytest.approx(0.2, abs=0.01)
+        assert cues[-1].end <= A_SECONDS - LEAD + 0.05  # not past the duet's end

@@ -13,10 +13,11 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
+from pipeline.captions import read_caption_source, write_json
 from pipeline.config import load_settings
 from pipeline.studio import create_app
 from pipeline.studio.jobs import JobStore
-from pipeline.types import Segment, Transcript, Word
+from pipeline.types import Cue, Segment, Transcript, Word
 from tests.conftest import make_clip, poll_until, probe_output
 from tests.media.test_duet import A_SECONDS, B_SECONDS, LEAD, NOISE, _pair
 from tests.unit.test_studio_security import ORIGIN, logged_in, new_job
@@ -147,6 +148,8 @@ def test_render_of_two_joined_clips_and_of_a_duet(studio: tuple[TestClient, JobS
     add(client, duet, room[1])
     client.put(f"/api/jobs/{duet}", json={"kind": "duet", "duet_layout": "stack", "duet_offset": LEAD,
                                           "comment": "Kaksi puhelinta"}, headers=H)
+    write_json([Cue(0.2, 1.2, ("Hei siellä",), (Word("Hei", 0.2, 0.6), Word("siellä", 0.6, 1.2)))],
+               store.file(duet, "captions.json"))
     assert client.post(f"/api/jobs/{duet}/render", headers=H).status_code == 202
     job = wait_task(client, duet)
     assert job["task"]["state"] == "done", job["task"]
@@ -154,6 +157,9 @@ def test_render_of_two_joined_clips_and_of_a_duet(studio: tuple[TestClient, JobS
     assert (info["width"], info["height"]) == (1080, 1920)
     assert abs(info["duration"] - (A_SECONDS - LEAD)) < 0.1, info["duration"]  # the time both cover
     assert "[duet]" in store.file(duet, "render.toml").read_text(encoding="utf-8")
+    # the captions burned in are beside the video, as for any job: the report reads them there
+    burned = read_caption_source(store.output(duet).with_suffix(".srt"))
+    assert isinstance(burned, list) and [(c.text, c.start) for c in burned] == [("Hei siellä", 0.2)]
 
 
 def _said(text: str, duration: float) -> Transcript:
