@@ -256,8 +256,9 @@ def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) 
     captions placed as `make_reply` places them, one plan, `render_still`).
 
     `at` is on the captions' clock. With several clips the frame is of the clip playing then
-    (`joined.still_source`); a duet's is of the recording of whoever speaks then (switch, or the
-    speaker's sound) or of the one whose sound is used, not its layout.
+    (`joined.still_source`). A duet lined up is shown in its layout, as `make_duet` plans it:
+    both recordings stacked, or the one of whoever speaks then (switch); before its offset is
+    known, the first recording as it is.
 
     Raises:
         InputError: no clip.
@@ -268,24 +269,33 @@ def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) 
     from pipeline.captions import read_captions, shift_cues, write_ass
     from pipeline.comments import find_personal_data_in_cues, mask_cues, mask_options
     from pipeline.reply import CAPTION_GAP_PX, comment_card
-    from pipeline.video import make_plan, place_card, probe, render_still
+    from pipeline.types import MediaInfo, RenderPlan
+    from pipeline.video import common_span, make_duet_plan, make_plan, place_card, probe, render_still
 
     styled = job_settings(settings, job)
-    clip, at, shift, span = joined.still_source(store, job, styled, at)
-    media = probe(clip)
+    pair: tuple[MediaInfo, MediaInfo, float] | None = None  # a duet lined up: A, B, the offset
+    if is_duet(job) and job.duet_offset is not None:
+        path_a, path_b = joined.clip_paths(store, job)[:2]
+        pair = (probe(path_a), probe(path_b), job.duet_offset)
+        duration = common_span(pair[0].duration, pair[1].duration, pair[2]).duration
+        shift, span = 0.0, None
+    else:
+        clip, at, shift, span = joined.still_source(store, job, styled, at)
+        media = probe(clip)
+        duration = media.duration
     canvas = (styled.canvas.width, styled.canvas.height)
     with tempfile.TemporaryDirectory(prefix="sossut-preview-") as work:
         work_dir = Path(work)
         text = job.comment if job.comment.strip() else " "
         card, _ = comment_card(Comment(text, job.user), styled, work_dir / "card.png", show_user=job.show_user)
-        placement = place_card(card, styled, media.duration)
+        placement = place_card(card, styled, duration)
         captions = store.file(job.id, "captions.json")
         ass = None
         if captions.is_file():
             cues = read_captions(captions, styled.captions, styled.canvas.width, styled.safe_zone)
             if span is not None:  # the part of the video this clip plays in, on the clip's clock
                 cues = shift_cues(cues, shift, *span)
-            cues = [replace(c, end=min(c.end, media.duration)) for c in cues if c.start < media.duration - 0.05]
+            cues = [replace(c, end=min(c.end, duration)) for c in cues if c.start < duration - 0.05]
             options = mask_options(styled.privacy)
             if cues and styled.privacy.mask_captions and find_personal_data_in_cues(cues, options):
                 cues, _ = mask_cues(cues, options=options)
@@ -294,5 +304,11 @@ def preview_still(store: JobStore, job: JobData, settings: Settings, at: float) 
                 write_ass(cues, ass, styled.captions, canvas, styled.safe_zone,
                           top_limit_px=placement.y + card.height - card.margin + CAPTION_GAP_PX,
                           speaker_colors=styled.duet.speaker_colors)  # a duet's cues keep their speaker
-        plan = make_plan(media, styled, store.output(job.id), card=card, captions=ass)
+        plan: RenderPlan
+        if pair is not None:
+            shots = joined.duet_shots(store, job, styled) if styled.duet.layout == "switch" else []
+            plan = make_duet_plan(pair[0], pair[1], pair[2], styled, store.output(job.id), card=card, captions=ass,
+                                  shots=shots)
+        else:
+            plan = make_plan(media, styled, store.output(job.id), card=card, captions=ass)
         return render_still(plan, at, store.file(job.id, "preview.png"))

@@ -30,6 +30,7 @@ from pipeline.video.plan import (
     place_card,
 )
 from pipeline.video.render import fit_audio, video_chain
+from pipeline.video.turns import speaker_at
 
 _MIN_SECONDS = 0.2
 
@@ -189,13 +190,24 @@ def duet_streams(plan: RenderPlan) -> tuple[Any, Any]:
     return v, _sound_stream(plan, layout)
 
 
-def _stack_picture(plan: RenderPlan) -> Any:
+def _stack_picture(plan: RenderPlan, start: float = 0.0, length: float | None = None) -> Any:
     width, height = plan.canvas
     half = (width, height // 2 // 2 * 2)
-    v = ffmpeg_python.filter([_picture(plan, part, half) for part in plan.parts], "vstack", inputs=2)
+    v = ffmpeg_python.filter([_picture(plan, part, half, start, length) for part in plan.parts], "vstack", inputs=2)
     if height != 2 * half[1]:
         v = v.filter("pad", width, height)
     return v
+
+
+def duet_picture_at(plan: RenderPlan, at: float, length: float) -> Any:
+    """The duet's picture from `at` s on its clock, `length` s of it, timestamps from 0: both
+    recordings stacked, or the whole canvas on whoever speaks at `at` (a still's few frames)."""
+    layout = plan.duet
+    if layout is None or len(plan.parts) != 2:
+        raise ValueError("duet_picture_at needs a duet plan of two parts")
+    if layout.layout == "switch":
+        return _picture(plan, plan.parts[speaker_at(layout.shots, at)], plan.canvas, at, length)
+    return _stack_picture(plan, at, length)
 
 
 def _switch_picture(plan: RenderPlan, layout: DuetLayout) -> Any:

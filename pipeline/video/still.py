@@ -1,9 +1,9 @@
 """Still stage: `RenderPlan` + a time -> one PNG of the 9:16 frame as the render would burn it.
 
-The same reframe chain as `render` (`video_chain`), the card at its place and the captions through
-the same `ass` filter and fonts, for one frame: the clip is seeked to the time (`-ss` before the
-input, accurate), its timestamps are put back on the clip's clock so the captions shown are the
-ones of that moment, and `-frames:v 1` ends ffmpeg after the first frame. The card is drawn at its
+The same reframe chain as `render` (`video_chain`; a duet's layout, `duet_picture_at`), the card
+at its place and the captions through the same `ass` filter and fonts, for one frame: the clip
+is seeked to the time (`-ss` before the input, accurate), its timestamps are put back on the
+output's clock so the captions shown are the ones of that moment, and `-frames:v 1` ends ffmpeg after the first frame. The card is drawn at its
 resting place whenever it is on screen at that time (its pop-in is motion, not layout).
 """
 
@@ -31,9 +31,14 @@ def still_args(plan: RenderPlan, at: float, output: Path, *, width: int = 540, f
     """
     frame = 1 / float(plan.fps) if plan.fps else 1 / 30
     at = min(max(at, 0.0), max(plan.duration - frame, 0.0))
-    seek = plan.trim_start + at
-    src = ffmpeg_python.input(str(plan.source.resolve()), ss=f"{seek:.3f}", t=f"{max(4 * frame, 0.5):.3f}")
-    v = video_chain(plan, src)
+    length = max(4 * frame, 0.5)
+    if plan.duet is not None:  # both recordings stacked, or the one of whoever speaks then
+        from pipeline.video.duet import duet_picture_at
+
+        v = duet_picture_at(plan, at, min(length, plan.duration - at))
+    else:
+        seek = plan.trim_start + at
+        v = video_chain(plan, ffmpeg_python.input(str(plan.source.resolve()), ss=f"{seek:.3f}", t=f"{length:.3f}"))
     # Timestamps back on the output's clock: the captions of that moment, and the card's window.
     v = v.filter("setpts", f"PTS-STARTPTS+{at:.3f}/TB")
     card = plan.card

@@ -5,6 +5,7 @@ envelope, and "Tee video" makes a joined and a duet video of the right length.""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -214,6 +215,47 @@ def test_preview_at_a_time_in_the_second_clip_shows_the_second_clip(studio: tupl
         with Image.open(store.file(job_id, "preview.png")) as image:
             pixel = image.convert("RGB").getpixel((20, image.height - 20))
         assert max(abs(p - c) for p, c in zip(pixel, colour)) < 40, (at, pixel)
+
+
+def _colour_at(store: JobStore, job_id: str, x: int, y: int) -> tuple[int, int, int]:
+    with Image.open(store.file(job_id, "preview.png")) as image:
+        pixel: tuple[int, int, int] = image.convert("RGB").getpixel((x, y))
+    return pixel
+
+
+def _near(pixel: tuple[int, int, int], colour: tuple[int, int, int]) -> bool:
+    return max(abs(p - c) for p, c in zip(pixel, colour)) < 40
+
+
+def test_preview_of_a_duet_shows_its_layout(studio: tuple[TestClient, JobStore], room: tuple[Path, Path],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lined up, a duet's preview is the frame `make_duet` makes: A (red) above B (blue) in
+    `stack`; in `switch` the whole frame is whoever speaks then; before the offset is known, the
+    first recording as it is."""
+    from pipeline.types import Shot
+
+    red, blue = (192, 0, 0), (0, 0, 192)
+    client, store = studio
+    job_id = new_job(client)
+    add(client, job_id, room[0], first=True)
+    add(client, job_id, room[1])
+    client.put(f"/api/jobs/{job_id}", json={"kind": "duet", "duet_layout": "stack", "comment": "Hei"}, headers=H)
+    store.save(replace(store.load(job_id), duet_offset=None, duet_sync=""), touched=False)  # not lined up yet
+    assert client.post(f"/api/jobs/{job_id}/preview", json={"at": 1.0}, headers=H).status_code == 200
+    assert _near(_colour_at(store, job_id, 20, 900), red)  # A alone, filling the frame
+    client.put(f"/api/jobs/{job_id}", json={"duet_offset": LEAD}, headers=H)
+    r = client.post(f"/api/jobs/{job_id}/preview", json={"at": 1.0}, headers=H)
+    assert r.status_code == 200, r.text
+    top, bottom = _colour_at(store, job_id, 270, 400), _colour_at(store, job_id, 270, 900)
+    assert _near(top, red) and _near(bottom, blue), (top, bottom)
+    # switch: A speaks until 1.0 s, then B
+    monkeypatch.setattr("pipeline.studio.joined.duet_shots",
+                        lambda *args: [Shot(0.0, 1.0, 0), Shot(1.0, A_SECONDS - LEAD, 1)])
+    client.put(f"/api/jobs/{job_id}", json={"duet_layout": "switch"}, headers=H)
+    for at, colour in ((0.5, red), (1.5, blue)):
+        assert client.post(f"/api/jobs/{job_id}/preview", json={"at": at}, headers=H).status_code == 200
+        for y in (400, 900):
+            assert _near(_colour_at(store, job_id, 270, y), colour), (at, y)
 
 
 def test_captions_of_a_duet_are_on_the_duets_clock(tmp_path: Path, room: tuple[Path, Path],

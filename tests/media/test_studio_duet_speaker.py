@@ -4,8 +4,9 @@ answers, A again; A red, B blue; B starts 1.234 s after A).
 
 Checked through the routes: "Tekstitä" takes each word from the recording of whoever speaks
 (`duet_cues`, the same as `make_duet`), each cue with its speaker, kept through the editor's save;
-the shots route gives the three turns; the still at a moment of B's turn is B's picture; "Tee
-video" with the switch layout is as long as the time both cover and shows B in B's turn.
+the shots route gives the three turns; in `switch` the still at a moment of B's turn is B's
+picture; "Tee video" with the switch layout is as long as the time both cover and shows B in B's
+turn.
 """
 
 from __future__ import annotations
@@ -104,9 +105,12 @@ def test_shots_route_gives_the_turns(studio: tuple[TestClient, JobStore], pair: 
     assert abs(data["shots"][-1]["end"] - pair.duration) < 0.05
 
 
-def test_the_still_at_a_moment_of_bs_turn_is_bs_picture(studio: tuple[TestClient, JobStore], pair: Pair) -> None:
+def test_the_switch_still_at_a_moment_of_bs_turn_is_bs_picture(studio: tuple[TestClient, JobStore],
+                                                                pair: Pair) -> None:
+    """In `switch` the preview is the whole frame on whoever speaks, from the turns the render
+    uses. (`stack` shows both: tests/media/test_studio_duet.py.)"""
     client, store = studio
-    job_id = _duet_job(client, pair, duet_offset=LEAD)
+    job_id = _duet_job(client, pair, duet_layout="switch", duet_offset=LEAD)
     middles = [(start + end) / 2 for start, end, _ in pair.turns]
     for at, colour in ((middles[0], RED), (middles[1], BLUE), (middles[2], RED)):
         r = client.post(f"/api/jobs/{job_id}/preview", json={"at": at}, headers=H)
