@@ -82,7 +82,9 @@ def lut_spec(transfer: str, primaries: str, tonemap: str) -> LutSpec:
 def reference_chain(v: Any, tonemap: str, *, pix_fmt: str = "yuv420p") -> Any:
     """The float tone-mapping chain (zscale reads the input's tags): HLG/PQ -> linear light ->
     BT.709 primaries -> `tonemap` (no desaturation) -> BT.709 Y'CbCr, TV range, as `pix_fmt`.
-    Slow: the LUT's reference."""
+    Slow: the LUT's reference. A clip's HDR metadata (MaxCLL, mastering display) does not reach
+    `tonemap` (its frames come from zscale as linear light without it), so its peak is always
+    its default 10: a grid without metadata makes the same LUT (tests/media/test_hdr_lut.py)."""
     v = (
         v.filter("zscale", t="linear", npl=NPL)
         .filter("format", "gbrpf32le")

@@ -70,17 +70,18 @@ def test_lab_converter_on_known_colours() -> None:
     assert np.allclose(lab[2], [53.24, 80.09, 67.20], atol=0.2)  # sRGB red
 
 
-def make_pattern(path: Path, kind: str, size: tuple[int, int] = (640, 720)) -> Path:
+def make_pattern(path: Path, kind: str, size: tuple[int, int] = (640, 720), metadata: str = "") -> Path:
     """A 10-bit BT.2020 HLG/PQ test pattern (one frame's worth): SMPTE bars at reference white
     above, `testsrc2` (saturated hues, gradients, text) mapped so SDR white is 4x reference white
-    below (highlights the tone curve must compress), in 4:2:0 HEVC like a phone."""
+    below (highlights the tone curve must compress), in 4:2:0 HEVC like a phone. `metadata`:
+    x265's HDR metadata options (":max-cll=...:master-display=..."), as a phone writes them."""
     w, h = size
     trc = TRC[kind]
     to_hdr = "zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:t={trc}:m=bt2020nc:p=bt2020:r=tv:npl={npl},format=yuv420p10le"
     graph = (f"smptehdbars=s={w}x{h // 2}:r=30:d=0.5,{to_hdr.format(trc=trc, npl=203)}[a];"
              f"testsrc2=s={w}x{h // 2}:r=30:d=0.5,{to_hdr.format(trc=trc, npl=812)}[b];[a][b]vstack")
     run("-filter_complex", graph, "-c:v", "libx265", "-preset", "ultrafast", "-crf", "4", "-pix_fmt", "yuv420p10le",
-        "-x265-params", f"log-level=error:colorprim=bt2020:transfer={trc}:colormatrix=bt2020nc",
+        "-x265-params", f"log-level=error:colorprim=bt2020:transfer={trc}:colormatrix=bt2020nc{metadata}",
         "-color_primaries", "bt2020", "-color_trc", trc, "-colorspace", "bt2020nc", str(path))
     return path
 
@@ -127,6 +128,19 @@ def test_lut_matches_the_float_chain_on_test_patterns(tmp_path: Path, kind: str)
     saturation = mapped.max(axis=-1).astype(int) - mapped.min(axis=-1)
     assert (saturation > 150).mean() > 0.2
     assert (mapped[360:].max(axis=-1) > 245).mean() > 0.2
+
+
+@pytest.mark.parametrize("kind", ["hlg", "pq"])
+def test_hdr_metadata_changes_neither_the_float_chain_nor_the_lut(tmp_path: Path, kind: str) -> None:
+    """A clip with a phone's HDR metadata (MaxCLL and a mastering display of 4000 cd/m2): the
+    float chain's `tonemap` gets linear frames without it (zscale drops it) and uses its fixed
+    default peak, so the LUT made from a grid without metadata still gives its picture. Checked
+    with `hable`, whose curve depends most on the peak (its curve for the metadata's 4000 cd/m2,
+    peak=40, differs from the default by a mean ΔE of 5.4 on this pattern)."""
+    mastering = "G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(40000000,1)"
+    clip = make_pattern(tmp_path / f"{kind}.mp4", kind, metadata=f":max-cll=4000,400:master-display={mastering}")
+    error = delta_e(first_frame(clip, "lut", tmp_path, "hable"), first_frame(clip, "reference", tmp_path, "hable"))
+    assert error.mean() < 3, error.mean()
 
 
 @pytest.mark.parametrize("kind", ["hlg", "pq"])
