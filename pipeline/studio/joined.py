@@ -182,19 +182,13 @@ def still_source(store: JobStore, job: JobData, settings: Settings, at: float
         (the clip, the time in it, how much the video's clock is ahead of the clip's, the stretch
         of the video's clock that clip plays in; None: the whole, one clip).
     """
-    from pipeline.video import common_span, join_parts, probe
+    from pipeline.video import join_parts, probe
 
     paths = clip_paths(store, job)
     if len(paths) == 1:
         return paths[0], at, 0.0, None
-    if cliplist.is_duet(job):
-        if job.duet_offset is None:  # not lined up yet: the first recording as it is
-            return paths[0], at, 0.0, None
-        media_a, media_b = probe(paths[0]), probe(paths[1])
-        common = common_span(media_a.duration, media_b.duration, job.duet_offset)
-        seen = shown_at(duet_shots(store, job, settings), settings, at)
-        start = (common.start_a, common.start_b)[seen]
-        return paths[seen], start + at, -start, (0.0, common.duration)
+    if cliplist.is_duet(job):  # not lined up yet (a lined-up duet's still is of its layout): the first as it is
+        return paths[0], at, 0.0, None
     medias = [probe(p) for p in paths]
     timing = join_parts(medias, [_span(c, m.duration) for c, m in zip(job.clips, medias)], settings)
     fade = timing[0].duration - timing[1].start
@@ -264,16 +258,6 @@ def duet_shots(store: JobStore, job: JobData, settings: Settings) -> list[Shot]:
     atomic_write(cache, json.dumps({"stamp": stamp, "shots": [
         {"start": round(s.start, 3), "end": round(s.end, 3), "speaker": s.speaker} for s in shots]}), mode=FILE_MODE)
     return shots
-
-
-def shown_at(shots: list[Shot], settings: Settings, at: float) -> int:
-    """Which recording (0 = A) the studio shows at `at` on the duet's clock: whoever speaks when the
-    layout or the sound follows the speaker, else the recording whose sound is used."""
-    from pipeline.video import speaker_at
-
-    if settings.duet.layout == "switch" or settings.duet.sound == "speaker":
-        return speaker_at(shots, at)
-    return 1 if settings.duet.sound == "b" else 0
 
 
 def _span(clip: JobClip, duration: float) -> tuple[float, float] | None:
