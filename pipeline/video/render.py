@@ -89,7 +89,8 @@ def video_chain(plan: RenderPlan, src: Any, *, focus_y: float = 0.5, keep: str |
             )
         if plan.blur_style == "wash":
             # each row's average colour: no change across a row. x264's slower presets pay for
-            # a still 2D blur (at medium about +20 % over black bars), much less for this (+3-6 %)
+            # a still 2D blur (30 s at medium: about +25 % over black bars), less than half of
+            # that for this (about +10 %; `make bench`, blur section)
             background = background.filter("scale", 1, small_h, flags="area")
         background = background.filter("scale", width, height, flags="bilinear")
         if 0 < plan.blur_fps < plan.fps:
